@@ -1,0 +1,3 @@
+from gridsim.cli import main
+
+raise SystemExit(main())
