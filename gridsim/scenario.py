@@ -515,6 +515,13 @@ def _check_consistency(data: dict, origin: dict, divisions: list[Division]) -> N
             raise ScenarioError(origin.get(key, "<scenario>"), key,
                                 f"shares of source '{src}' categories ({', '.join(names)}) sum to {total:.6g}",
                                 "shares that sum to 1 within 1e-6", cats[name]["share"], True)
+    for name, cat in cats.items():
+        if cat["source"] != "110":
+            for key in ("support_prob", "cordon_prob"):
+                if cat[key] != 0:
+                    k = f"categories.{name}.{key}"
+                    raise ScenarioError(origin.get(k, "<scenario>"), k, "regional support and cordons are police "
+                                        "operations", "0 for categories whose source is not '110'", cat[key], True)
     for name in cats:
         if name not in service:
             raise ScenarioError(origin.get(f"categories.{name}.source", "<scenario>"), f"service.{name}",
