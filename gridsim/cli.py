@@ -64,6 +64,122 @@ def cmd_city(args: argparse.Namespace) -> int:
     return 0
 
 
+EPILOG_RUN = """examples:
+  gridsim run                                   # one day of the built-in Suzhou 2018 baseline
+  gridsim run --days 7 --seed 3 --out results/week
+  gridsim run scenarios/suzhou_2018_full_build.toml --days 3
+  gridsim run --set staff.police_units=800 --set surge.enabled=true
+  gridsim run scenarios/validation_mmc.toml --set staff.fulltime_workers=4
+"""
+
+
+def _pct(v) -> str:
+    return "   -  " if v is None else f"{100 * v:5.1f}%"
+
+
+def _mins(v) -> str:
+    if v is None:
+        return "    -"
+    if v == "inf":
+        return " >end"
+    return f"{v:5.1f}" if v < 1000 else f"{v:5.0f}"
+
+
+def print_run_summary(summary: dict, paths: dict) -> None:
+    """The compact table `gridsim run` prints."""
+    vol = summary["volumes"]
+    print(f"{summary['scenario']}: {summary['days']} day(s), seed {summary['seed']}, warm-up "
+          f"{summary['warmup_hours']:g} h excluded; {vol['events_total']:,} events in {summary['wall_seconds']:.1f} s")
+    print(f"  counted: {vol['110_incidents']:,} 110 incidents, {vol['12345_work_orders']:,} 12345 work orders "
+          f"({vol['hotline_first_contact_after_warmup']:,} more calls resolved on first contact), "
+          f"{vol['grid_patrol_reports']:,} grid patrol reports; {vol['open_at_end']:,} still open at the end")
+    print()
+    t = summary["targets"]
+    labels = {"respond": f"respond & set out <= {t['response_min']:g} min",
+              "on_scene": f"on scene <= {t['on_scene_min']:g} min",
+              "support": f"regional support <= {t['support_min']:g} min",
+              "cordon": f"city-wide cordon <= {t['cordon_min']:g} min",
+              "register_dispatch": "work order registered+dispatched in limit",
+              "verify": "work order verified in limit",
+              "close": "work order closed in limit"}
+    print(f"{'target (110 + urgent work orders)':42s} {'n':>7s} {'met':>6s}  {'95% CI':>15s} "
+          f"{'p50':>5s} {'p90':>5s} {'p95':>5s} {'p99':>5s}  (minutes from the call)")
+    for stage, label in labels.items():
+        if stage == "register_dispatch":
+            print(f"{'work-order lifecycle (12345 + patrol)':42s}")
+        r = summary["stages"].get(stage)
+        if r is None:
+            continue
+        ci = "" if r["ci_low"] is None else f"[{_pct(r['ci_low'])},{_pct(r['ci_high'])}]"
+        print(f"  {label:40s} {r['n']:7,d} {_pct(r['share'])}  {ci:>15s} "
+              f"{_mins(r['p50'])} {_mins(r['p90'])} {_mins(r['p95'])} {_mins(r['p99'])}")
+    _print_by(summary, "division", "by division")
+    _print_by(summary, "category", "by category")
+    _print_hourly(summary)
+    print()
+    print(f"{'utilisation by role':22s} {'responders':>10s} {'on-duty h':>10s} {'busy h':>9s} {'busy share':>10s}")
+    for role, u in summary["utilisation"].items():
+        print(f"  {role:20s} {u['responders']:10,d} {u['on_duty_hours']:10,.0f} {u['busy_hours']:9,.0f} "
+              f"{_pct(u['utilisation']):>10s}")
+    q = summary["queues"]
+    print(f"queues (tasks waiting): police mean {q['police_mean']:.2f}, max {q['police_max']}; "
+          f"grid mean {q['grid_mean']:.1f}, max {q['grid_max']}")
+    print()
+    for name, p in paths.items():
+        print(f"wrote {p}")
+
+
+def _print_by(summary: dict, key: str, title: str) -> None:
+    rows = summary["by"][key]
+    stages = ("respond", "on_scene", "register_dispatch", "close")
+    table: dict = {}
+    for r in rows:
+        table.setdefault(r[key], {})[r["stage"]] = r
+    print()
+    print(f"{title:22s} " + " ".join(f"{s:>22s}" for s in ("respond <=3", "on scene <=5",
+                                                             "WO dispatch in limit", "WO closed in limit")))
+    for name, per in table.items():
+        cells = []
+        for s in stages:
+            r = per.get(s)
+            if r is None or not r["n"]:
+                cells.append(f"{'-':>22s}")
+            else:
+                cells.append(f"{_pct(r['share'])} ({r['n']:>6,d})".rjust(22) + "")
+        if all(c.strip() == "-" for c in cells):
+            continue
+        print(f"  {str(name):20s} " + " ".join(cells))
+
+
+def _print_hourly(summary: dict) -> None:
+    rows = [r for r in summary["by"]["hour"] if r["stage"] == "on_scene"]
+    if not rows:
+        return
+    print()
+    print("by hour of day (on scene <= 5 min: share, events judged)")
+    line = []
+    for r in sorted(rows, key=lambda r: r["hour"]):
+        line.append(f"{int(r['hour']):02d}h {_pct(r['share']).strip():>6s} ({r['n']:,})")
+    for i in range(0, len(line), 6):
+        print("  " + "   ".join(line[i:i + 6]))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gridsim.run import simulate, write_run
+
+    overrides = list(args.overrides)
+    if args.days is not None:
+        overrides.append(f"run.days={args.days}")
+    if args.seed is not None:
+        overrides.append(f"run.seed={args.seed}")
+    scenario = load_scenario(args.scenario, overrides)
+    out = args.out or f"results/{scenario.name}"
+    result = simulate(scenario, progress=sys.stderr.isatty() and not args.quiet)
+    paths = write_run(result, scenario, out)
+    print_run_summary(result.summary, paths)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridsim",
@@ -80,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_args(p)
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=cmd_city)
+
+    p = sub.add_parser("run", help="simulate a scenario and report response times against the targets",
+                       epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _scenario_args(p)
+    p.add_argument("--days", type=int, default=None, help="simulated days (overrides run.days)")
+    p.add_argument("--seed", type=int, default=None, help="root seed (overrides run.seed)")
+    p.add_argument("--out", default=None, help="output directory (default: results/<scenario name>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

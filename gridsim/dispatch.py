@@ -98,7 +98,8 @@ class Dispatcher:
         self.busy_police = 0
         self.busy_by_role = [0, 0, 0, 0]
         self.busy_min = [0.0, 0.0, 0.0, 0.0]
-        self.area_q_police = self.area_q_grid = self.area_police_in = 0.0
+        self.area_q_police = self.area_q_grid = self.area_police_in = self.area_p110 = 0.0
+        self.in_p110 = 0                  # 110 incidents from ready until their first unit is free
         self.area_busy = [0.0, 0.0, 0.0, 0.0]
         self.max_q_police = self.max_q_grid = 0
         self.last_t = 0.0
@@ -129,6 +130,7 @@ class Dispatcher:
             self.area_q_police += self.q_police * dt
             self.area_q_grid += self.q_grid * dt
             self.area_police_in += (self.q_police + self.busy_police) * dt
+            self.area_p110 += self.in_p110 * dt
             ab, bb = self.area_busy, self.busy_by_role
             ab[0] += bb[0] * dt
             ab[1] += bb[1] * dt
@@ -136,13 +138,13 @@ class Dispatcher:
             ab[3] += bb[3] * dt
             self.last_t = t
 
-    def _busy_until(self, i: int, t: float, t_free: float) -> None:
+    def _busy_until(self, i: int, t_free: float, kind: int) -> None:
         self.busy[i] = True
         r = self.role[i]
         self.busy_by_role[r] += 1
         if r == POLICE:
             self.busy_police += 1
-        self.q.push(t_free, FREE, i, None)
+        self.q.push(t_free, FREE, i, kind)
 
     # ------------------------------------------------------------------ police
     def _nearest_idle_unit(self, pools, x: float, y: float) -> int:
@@ -158,6 +160,8 @@ class Dispatcher:
 
     def police_request(self, task: tuple, t: float, first, then) -> None:
         """Nearest idle unit of `first` pools, else of `then`, else queue at the task's home."""
+        if task[0] == P110:
+            self.in_p110 += 1
         if self.on[POLICE]:
             u = self._nearest_idle_unit(first, task[2], task[3])
             if u < 0 and then:
@@ -184,7 +188,7 @@ class Dispatcher:
         else:
             t_free = t_end
             self.x[u], self.y[u] = x, y
-        self._busy_until(u, t, t_free)
+        self._busy_until(u, t_free, kind)
         self._account(POLICE, t, t_free)
         if kind == P110:
             rec.t_dispatch[e] = t_set
@@ -278,7 +282,7 @@ class Dispatcher:
                 ox, oy = origin
         t_arr = t + math.hypot(x - ox, y - oy) * self.min_per_km[r]
         t_end = t_arr + svc
-        self._busy_until(w, t, t_end)
+        self._busy_until(w, t_end, kind)
         self._account(r, t, t_end)
         if kind == WORK:
             rec.t_dispatch[e] = t
@@ -328,8 +332,10 @@ class Dispatcher:
         return task
 
     # ------------------------------------------------------------------ events
-    def free(self, i: int, t: float) -> None:
-        """Responder i finished: serve its own queue, then its neighbours', else go idle."""
+    def free(self, i: int, t: float, kind: int) -> None:
+        """Responder i finished a task of `kind`: serve its own queue, then its neighbours', else go idle."""
+        if kind == P110:
+            self.in_p110 -= 1
         self.busy[i] = False
         r = self.role[i]
         self.busy_by_role[r] -= 1

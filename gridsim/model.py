@@ -119,12 +119,12 @@ class CityModel(mesa.Model):
         while True:
             ts = tr[order[i]] if i < n_stream else math.inf
             if heap and heap[0][0] <= ts:
-                t, _, kind, a, _b = pop(heap)
+                t, _, kind, a, b = pop(heap)
                 if t > H:
                     break
                 disp.advance(t)
                 if kind == FREE:
-                    disp.free(a, t)
+                    disp.free(a, t, b)
                 elif kind == VERIFY_READY:
                     self._start_verify(a, t)
                 elif kind == SAMPLE:
@@ -186,7 +186,7 @@ class CityModel(mesa.Model):
     def _integrals(self) -> dict:
         d = self.dispatcher
         return {"q_police": d.area_q_police, "q_grid": d.area_q_grid, "police_in": d.area_police_in,
-                "busy": list(d.area_busy)}
+                "p110": d.area_p110, "busy": list(d.area_busy)}
 
     def events_frame(self) -> pd.DataFrame:
         return to_frame(self.static["columns"], self.records, self.horizon_min)
@@ -194,8 +194,8 @@ class CityModel(mesa.Model):
     def run_stats(self) -> dict:
         """Model-side measurements that the records cannot give: queues and utilisation."""
         d = self.dispatcher
-        end, snap = self._integrals(), self.warm_snapshot or {"q_police": 0, "q_grid": 0, "police_in": 0,
-                                                                "busy": [0, 0, 0, 0]}
+        end = self._integrals()
+        snap = self.warm_snapshot or {k: ([0.0] * 4 if k == "busy" else 0.0) for k in end}
         span = self.horizon_min - self.warmup_min
         util = {}
         for r in range(4):
@@ -215,6 +215,8 @@ class CityModel(mesa.Model):
                 "grid_mean": (end["q_grid"] - snap["q_grid"]) / span,
                 "grid_max": d.max_q_grid,
                 "police_tasks_in_system_mean": (end["police_in"] - snap["police_in"]) / span,
+                # 110 incidents between ready-for-dispatch and their first unit freeing (Little's law check)
+                "incidents_110_in_system_mean": (end["p110"] - snap["p110"]) / span,
             },
             "hotline_calls": int(self.demand.hotline_calls),
             "hotline_first_contact": int(self.demand.first_contact_per_hour[int(self.warmup_min // 60):].sum()),

@@ -84,7 +84,8 @@ def to_frame(static: dict, rec: EventRecords, horizon_min: float) -> pd.DataFram
     Stage times after the horizon did not happen within the run: they become NaN and the event
     is marked open.
     """
-    df = pd.DataFrame(static, copy=False)
+    df = pd.DataFrame(static, copy=True)
+    df.loc[df["t_ready"] > horizon_min, "t_ready"] = NAN
     for col in TIME_COLUMNS:
         t = rec.time_array(col).copy()
         t[t > horizon_min] = NAN

@@ -1,0 +1,137 @@
+"""One run: build the city, simulate, summarise, and write `events.parquet` + `summary.json`.
+
+`simulate` is the single entry point that `gridsim run`, batch experiments and the tuner
+share, so a run means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridsim import __version__
+from gridsim.city import City, build_city
+from gridsim.metrics import stage_table, stage_table_by
+from gridsim.model import STREAMS, CityModel
+from gridsim.records import write_parquet
+from gridsim.scenario import Scenario
+
+TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
+WORK_ORDER_STAGES = ("register_dispatch", "verify", "close")
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced: the per-event table and its summary."""
+
+    events: pd.DataFrame
+    summary: dict
+
+
+def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, city: City | None = None,
+             progress: bool = False, keep_hourly: bool = True) -> RunResult:
+    """Run one replication of a scenario; same (scenario, seed, replication) -> same result."""
+    t0 = time.perf_counter()
+    seed = int(scenario["run"]["seed"] if seed is None else seed)
+    if city is None:
+        city = build_city(scenario)
+    model = CityModel(scenario, city=city, replication=replication, seed=seed, progress=progress)
+    model.run_events()
+    events = model.events_frame()
+    stats = model.run_stats()
+    model.release()
+    wall = time.perf_counter() - t0
+    summary = summarise(events, scenario, stats, seed=seed, replication=replication, wall_seconds=wall,
+                        keep_hourly=keep_hourly)
+    return RunResult(events=events, summary=summary)
+
+
+def _clean(obj):
+    """JSON-safe: numpy scalars to Python, NaN to None, inf kept as a string."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return v
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, replication: int,
+              wall_seconds: float, keep_hourly: bool = True) -> dict:
+    """The run's headline numbers: targets met, by division / category / hour, queues, load."""
+    run = scenario["run"]
+    horizon = run["days"] * 1440.0
+    warm = run["warmup_hours"] * 60.0
+    targets = scenario["targets"]
+    counted = events[events["t_call"] >= warm]
+    by = {}
+    for key in ("division", "category", "hour", "source"):
+        tab = stage_table_by(events, key, targets, horizon, warm)
+        by[key] = tab.to_dict(orient="records")
+    volumes = {
+        "110_incidents": int((counted["source"] == "110").sum()),
+        "12345_work_orders": int((counted["source"] == "12345").sum()),
+        "grid_patrol_reports": int((counted["source"] == "grid").sum()),
+        "hotline_calls": stats["hotline_calls"],
+        "hotline_first_contact_after_warmup": stats["hotline_first_contact"],
+        "open_at_end": int(counted["open"].sum()),
+        "events_after_warmup": int(len(counted)),
+        "events_total": int(len(events)),
+        "days_counted": (horizon - warm) / 1440.0,
+    }
+    out = {
+        "gridsim_version": __version__,
+        "scenario": scenario.name,
+        "scenario_file": scenario.path,
+        "seed": seed,
+        "replication": replication,
+        "streams": {name: [replication, k] for k, name in enumerate(STREAMS)},
+        "days": run["days"],
+        "warmup_hours": run["warmup_hours"],
+        "horizon_min": horizon,
+        "wall_seconds": round(wall_seconds, 3),
+        "targets": {k: v for k, v in targets.items()},
+        "stages": stage_table(events, targets, horizon, warm),
+        "volumes": volumes,
+        "utilisation": stats["utilisation"],
+        "queues": stats["queues"],
+        "by": by,
+    }
+    if keep_hourly:
+        out["hourly_model"] = stats["hourly"]
+    return _clean(out)
+
+
+def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:
+    """Write events.parquet, summary.json and the resolved scenario.toml into out_dir, atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"events": out / "events.parquet", "summary": out / "summary.json", "scenario": out / "scenario.toml"}
+    write_parquet(result.events, paths["events"])
+    _atomic_text(paths["summary"], json.dumps(result.summary, indent=1))
+    _atomic_text(paths["scenario"], f"# resolved scenario of {scenario.path} (gridsim {__version__})\n"
+                 + scenario.to_toml())
+    return paths
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
