@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Sequence
@@ -14,6 +15,10 @@ EPILOG_CITY = """examples:
   gridsim city scenarios/suzhou_2018_full_build.toml
   gridsim city --set staff.fulltime_workers=12000 --json
 """
+
+
+# Modules that add subcommands: each has `register(subparsers)` (keeps this file thin).
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -205,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output directory (default: results/<scenario name>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
