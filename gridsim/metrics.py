@@ -1,0 +1,334 @@
+"""Statistics from the per-event records table (`events.parquet`), never from a live model.
+
+Working on saved tables keeps analysis reproducible and lets replications run elsewhere; this
+module therefore does not import the simulation. Everything is vectorised: tables can hold
+ten million rows.
+
+Stages
+------
+Each stage judges elapsed = end - reference against a limit, on the events it applies to:
+
+    stage               elapsed               limit                            applies to
+    respond             t_dispatch - t_call   targets.response_min (3)         "110", urgent work orders
+    on_scene            t_arrive - t_call     targets.on_scene_min (5)         same as respond
+    support             t_support - t_call    targets.support_min (15)         needs_support > 0
+    cordon              t_cordon - t_call     targets.cordon_min (30)          needs_cordon > 0
+    register_dispatch   t_dispatch - t_call   deadline_register_dispatch_min   work orders
+    verify              t_verify - t_report   deadline_verify_min              work orders with a t_report
+    close               t_close - t_call      deadline_close_min               work orders
+
+The three work-order limits are per-row columns, set per event (e.g. by priority, urban or rural).
+Work orders are events with source "12345" or "grid". A stage is *met* when elapsed <= limit.
+
+Which rows are judged
+---------------------
+- Warm-up: rows with t_call < warmup_min (or NaN t_call) are excluded from every statistic.
+- An applicable row whose end time is known is judged on it.
+- End time NaN on an open event (not closed by the run's end, `open` True): censored. If
+  horizon_min - reference > limit it has already failed: a MISS with elapsed +inf. Otherwise
+  it cannot be judged yet and is excluded.
+- End time NaN on a closed event (`open` False): the stage did not happen; excluded.
+- A row whose per-row limit is NaN cannot be judged; excluded (only "110" rows have NaN
+  deadlines, and work-order stages never apply to them).
+
+Per stage: n (judged rows), met, share = met / n (NaN when n == 0), its 95 % Wilson score
+interval, and percentiles p50/p90/p95/p99 of elapsed (linear interpolation, as numpy's
+default). Censored misses are +inf, so a high percentile can be inf: that is honest, all we
+know of those times is that they exceed the limit, so no finite number would be true.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+WORK_ORDER_SOURCES = ("12345", "grid")
+PERCENTILES = (50, 90, 95, 99)
+BY_COLUMNS = ("division", "category", "source", "priority", "hour")
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One judged step: reference and end columns, and a scenario target key or a per-row limit column."""
+
+    name: str
+    reference: str
+    end: str
+    target_key: str | None = None       # key of the scenario's [targets]
+    limit_column: str | None = None     # per-row limit (work-order deadlines)
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("respond", "t_call", "t_dispatch", target_key="response_min"),
+    Stage("on_scene", "t_call", "t_arrive", target_key="on_scene_min"),
+    Stage("support", "t_call", "t_support", target_key="support_min"),
+    Stage("cordon", "t_call", "t_cordon", target_key="cordon_min"),
+    Stage("register_dispatch", "t_call", "t_dispatch", limit_column="deadline_register_dispatch_min"),
+    Stage("verify", "t_report", "t_verify", limit_column="deadline_verify_min"),
+    Stage("close", "t_call", "t_close", limit_column="deadline_close_min"),
+)}
+
+
+# --- judging -------------------------------------------------------------------------------
+
+def _need(events: pd.DataFrame, columns: Iterable[str]) -> None:
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise KeyError(f"events table lacks column(s) {', '.join(missing)}")
+
+
+def _stage(name: str) -> Stage:
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}; allowed: {', '.join(STAGES)}") from None
+
+
+def _base_mask(events: pd.DataFrame, warmup_min: float) -> np.ndarray:
+    """Rows that count at all: called at or after the warm-up."""
+    _need(events, ["t_call"])
+    return events["t_call"].to_numpy(dtype=np.float64) >= warmup_min
+
+
+def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
+    """Rows the stage applies to (before warm-up and censoring)."""
+    name = stage.name
+    if name in ("respond", "on_scene"):
+        _need(events, ["source", "priority"])
+        src = events["source"]
+        return ((src == "110") | (src.isin(WORK_ORDER_SOURCES) & (events["priority"] == "urgent"))).to_numpy(bool)
+    if name == "support":
+        _need(events, ["needs_support"])
+        return events["needs_support"].to_numpy() > 0
+    if name == "cordon":
+        _need(events, ["needs_cordon"])
+        return events["needs_cordon"].to_numpy() > 0
+    _need(events, ["source"])
+    return events["source"].isin(WORK_ORDER_SOURCES).to_numpy(bool)
+
+
+def _limit(events: pd.DataFrame, stage: Stage, targets: dict) -> tuple[np.ndarray | float, float | None]:
+    """(limit per row or scalar, scalar limit for the table or None for per-row limits)."""
+    if stage.target_key is not None:
+        if stage.target_key not in targets:
+            raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
+        lim = float(targets[stage.target_key])
+        return lim, lim
+    _need(events, [stage.limit_column])
+    return events[stage.limit_column].to_numpy(dtype=np.float64), None
+
+
+def _judge(events: pd.DataFrame, stage: Stage, targets: dict, horizon_min: float, base: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Judged-row mask, and for the judged rows: elapsed (inf = censored miss), met, limit."""
+    _need(events, [stage.reference, stage.end, "open"])
+    ref = events[stage.reference].to_numpy(dtype=np.float64)
+    end = events[stage.end].to_numpy(dtype=np.float64)
+    is_open = events["open"].to_numpy(dtype=bool)
+    limit, _ = _limit(events, stage, targets)
+    limit = np.broadcast_to(np.asarray(limit, dtype=np.float64), ref.shape)
+    candidate = base & _applies(events, stage) & ~np.isnan(ref) & ~np.isnan(limit)
+    reached = ~np.isnan(end)
+    with np.errstate(invalid="ignore"):
+        failed_already = is_open & ~reached & (horizon_min - ref > limit)
+    judged = candidate & (reached | failed_already)
+    elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
+    lim = limit[judged]
+    return judged, elapsed, elapsed <= lim, lim
+
+
+# --- summary arithmetic --------------------------------------------------------------------
+
+def _wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        z2 = z * z
+        denom = 1.0 + z2 / n
+        centre = (p + z2 / (2.0 * n)) / denom
+        half = z / denom * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials: sane at shares near 0 or 1 and small n.
+
+    (nan, nan) when n == 0.
+    """
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return math.nan, math.nan
+    lo, hi = _wilson(np.array([k]), np.array([n]), z)
+    return float(lo[0]), float(hi[0])
+
+
+def _group_percentiles(codes: np.ndarray, values: np.ndarray, n_groups: int,
+                       qs: Iterable[float] = PERCENTILES) -> np.ndarray:
+    """Linear-interpolated percentiles per group, (n_groups, len(qs)), inf-safe, NaN for empty groups.
+
+    numpy's own percentile turns inf into NaN when it interpolates next to an infinite value
+    (inf * 0); here a percentile whose upper neighbour is inf is inf unless it sits exactly on a
+    finite value.
+    """
+    qs = list(qs)
+    out = np.full((n_groups, len(qs)), np.nan)
+    if len(values) == 0:
+        return out
+    if n_groups == 1:
+        sv = np.sort(values)
+    else:   # sort by value, then stably by group (radix sort on small ints): much faster than lexsort
+        by_value = np.argsort(values)
+        small = codes.astype(np.int16 if n_groups < 2 ** 15 else np.int64)
+        sv = values[by_value[np.argsort(small[by_value], kind="stable")]]
+    counts = np.bincount(codes, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    cnt, st = counts[has], starts[has]
+    for j, q in enumerate(qs):
+        h = (cnt - 1) * (q / 100.0)
+        lo = np.floor(h).astype(np.int64)
+        hi = np.ceil(h).astype(np.int64)
+        frac = h - lo
+        a, b = sv[st + lo], sv[st + hi]
+        with np.errstate(invalid="ignore"):
+            interp = np.where(np.isinf(b), np.inf, a + frac * (b - a))
+        out[has, j] = np.where(frac == 0, a, interp)
+    return out
+
+
+def _summarise(codes: np.ndarray, elapsed: np.ndarray, met: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    n = np.bincount(codes, minlength=n_groups)
+    k = np.bincount(codes[met], minlength=n_groups).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+    lo, hi = _wilson(k, n, Z95)
+    pct = _group_percentiles(codes, elapsed, n_groups)
+    out = {"n": n.astype(np.int64), "met": k, "share": share, "ci_low": lo, "ci_high": hi}
+    for j, q in enumerate(PERCENTILES):
+        out[f"p{q}"] = pct[:, j]
+    return out
+
+
+# --- public tables -------------------------------------------------------------------------
+
+def stage_table(events: pd.DataFrame, targets: dict, horizon_min: float, warmup_min: float = 0.0
+                ) -> dict[str, dict]:
+    """Per stage: n, met, share, ci_low, ci_high, p50, p90, p95, p99, limit_min.
+
+    Every stage appears, with share NaN when nothing was judged; limit_min is None for stages
+    with per-row limits (the work-order deadlines).
+    """
+    base = _base_mask(events, warmup_min)
+    table: dict[str, dict] = {}
+    for name, stage in STAGES.items():
+        _, elapsed, met, _ = _judge(events, stage, targets, horizon_min, base)
+        s = _summarise(np.zeros(len(elapsed), dtype=np.int64), elapsed, met, 1)
+        row = {key: (int(v[0]) if key in ("n", "met") else float(v[0])) for key, v in s.items()}
+        row["limit_min"] = _limit(events, stage, targets)[1]
+        table[name] = row
+    return table
+
+
+def _group_keys(events: pd.DataFrame, by: str) -> pd.Series:
+    if by not in BY_COLUMNS:
+        raise ValueError(f"cannot group by {by!r}; allowed: {', '.join(BY_COLUMNS)}")
+    if by == "hour":
+        t = events["t_call"].to_numpy(dtype=np.float64)
+        return pd.Series(np.floor(t / 60.0) % 24, index=events.index)   # NaN t_call stays NaN
+    _need(events, [by])
+    return events[by]
+
+
+def stage_table_by(events: pd.DataFrame, by: str, targets: dict, horizon_min: float,
+                   warmup_min: float = 0.0) -> pd.DataFrame:
+    """Long table: one row per (value of `by`, stage), columns [by, stage, n, met, share, ci_low,
+    ci_high, p50, p90, p95, p99].
+
+    `by` is "division", "category", "source", "priority" or "hour" (hour of day of t_call,
+    floor(t_call / 60) % 24). The table is rectangular over the `by` values seen after the
+    warm-up: a stage that does not apply to a group still has its row, with n 0 and share NaN.
+    Rows whose `by` value is missing are left out.
+    """
+    base = _base_mask(events, warmup_min)
+    keys = _group_keys(events, by)
+    codes_all, uniques = pd.factorize(keys, sort=True)
+    if by == "hour":
+        uniques = np.asarray(uniques, dtype=np.int64)
+    else:
+        uniques = np.asarray(uniques, dtype=object)
+    base = base & (codes_all >= 0)
+    # keep only groups seen after the warm-up, renumbered 0..g-1 in sorted order
+    seen = np.zeros(len(uniques), dtype=bool)
+    seen[codes_all[base]] = True
+    remap = np.cumsum(seen) - 1
+    groups = uniques[seen]
+    g = len(groups)
+    parts = []
+    for name, stage in STAGES.items():
+        judged, elapsed, met, _ = _judge(events, stage, targets, horizon_min, base)
+        s = _summarise(remap[codes_all[judged]], elapsed, met, g)
+        part = pd.DataFrame({by: groups, "stage": name, **s})
+        parts.append(part)
+    columns = [by, "stage", "n", "met", "share", "ci_low", "ci_high"] + [f"p{q}" for q in PERCENTILES]
+    out = pd.concat(parts, ignore_index=True)
+    # parts are stage-major; reorder to group-major with stages in STAGES order
+    order = np.arange(len(out)).reshape(len(STAGES), g).T.ravel()
+    return out.iloc[order].reset_index(drop=True)[columns]
+
+
+def stage_elapsed(events: pd.DataFrame, stage: str, targets: dict, horizon_min: float,
+                  warmup_min: float = 0.0) -> pd.DataFrame:
+    """The judged rows of one stage: event_id, elapsed (min, inf = censored miss), met, limit.
+
+    Rows keep the table's order; this is what distribution plots and percentile checks use.
+    """
+    st = _stage(stage)
+    _need(events, ["event_id"])
+    base = _base_mask(events, warmup_min)
+    judged, elapsed, met, lim = _judge(events, st, targets, horizon_min, base)
+    return pd.DataFrame({"event_id": events["event_id"].to_numpy()[judged], "elapsed": elapsed,
+                         "met": met, "limit": lim})
+
+
+# --- replications --------------------------------------------------------------------------
+
+def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) with a Student-t interval: replications are few, so not a normal one.
+
+    One value gives (v, nan, nan); none gives (nan, nan, nan). NaN values are not dropped: a
+    replication without a number makes the summary NaN rather than quietly optimistic.
+    """
+    x = np.asarray(list(values) if not isinstance(values, (np.ndarray, pd.Series)) else values,
+                   dtype=np.float64).ravel()
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(np.mean(x))
+    if len(x) == 1:
+        return m, math.nan, math.nan
+    with np.errstate(invalid="ignore"):
+        half = float(stats.t.ppf(0.5 + level / 2.0, len(x) - 1) * np.std(x, ddof=1) / math.sqrt(len(x)))
+    return m, m - half, m + half
+
+
+def paired_difference_ci(a: Iterable[float], b: Iterable[float], level: float = 0.95
+                         ) -> tuple[float, float, float]:
+    """Mean of b - a with a t interval, pairing replication i of a with replication i of b.
+
+    Pairing (common random numbers: same seed per replication) removes the shared noise, so
+    the interval is much narrower than comparing two separate means.
+    """
+    xa = np.asarray(list(a) if not isinstance(a, (np.ndarray, pd.Series)) else a, dtype=np.float64).ravel()
+    xb = np.asarray(list(b) if not isinstance(b, (np.ndarray, pd.Series)) else b, dtype=np.float64).ravel()
+    if len(xa) != len(xb):
+        raise ValueError(f"paired samples need equal lengths, got {len(xa)} and {len(xb)}")
+    return mean_ci(xb - xa, level)

@@ -1,0 +1,222 @@
+"""Stage statistics on small hand-made event tables with answers worked out by hand."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridsim.metrics import (STAGES, _group_percentiles, mean_ci, paired_difference_ci, stage_elapsed,
+                             stage_table, stage_table_by, wilson_interval)
+
+NAN = math.nan
+INF = math.inf
+TARGETS = {"response_min": 3, "on_scene_min": 5, "support_min": 15, "cordon_min": 30}
+HORIZON = 1000.0
+WARMUP = 100.0
+TIMES = ["t_call", "t_ready", "t_dispatch", "t_arrive", "t_done", "t_support", "t_cordon", "t_report",
+         "t_verify", "t_close", "t_coarrive"]
+
+
+def make(rows: list[dict]) -> pd.DataFrame:
+    """An events table with the records' columns; unspecified fields take neutral defaults."""
+    base = {"source": "110", "category": "theft", "priority": "urgent", "grid_id": 0, "workstation_id": 0,
+            "subcenter_id": 0, "division": "Gusu", "urban": True, "handled_level": "police",
+            "needs_support": 0, "needs_cordon": 0, "responder_role": "", "responder_borrowed": False,
+            "coresponder_role": "", "deadline_register_dispatch_min": NAN, "deadline_verify_min": NAN,
+            "deadline_close_min": NAN, "open": False, **{t: NAN for t in TIMES}}
+    df = pd.DataFrame([{**base, **r} for r in rows])
+    return df.astype({"event_id": "int64", "grid_id": "int32", "workstation_id": "int32", "subcenter_id": "int32",
+                      "needs_support": "int8", "needs_cordon": "int8", "urban": bool, "open": bool})
+
+
+WO = {"deadline_register_dispatch_min": 30.0, "deadline_verify_min": 60.0, "deadline_close_min": 240.0,
+      "handled_level": "workstation"}
+
+# Each row's comment says what it tests; the expected counts below follow from these alone.
+ROWS = [
+    # 110 in time to respond (2), late on scene (6)
+    dict(event_id=1, t_call=200, t_dispatch=202, t_arrive=206, t_close=230),
+    # late to respond (4), on scene exactly at the limit (5: met), support in 12 (met)
+    dict(event_id=2, t_call=300, t_dispatch=304, t_arrive=305, needs_support=2, t_support=312, t_close=320),
+    # called during the warm-up: would be met everywhere, must not count
+    dict(event_id=3, t_call=50, t_dispatch=51, t_arrive=52, t_close=60),
+    # open at the end, nothing reached, 10 min old: respond and on-scene already failed (censored misses)
+    dict(event_id=4, t_call=990, open=True, division="Wuzhong"),
+    # open at the end, 2 min old: cannot be judged yet, excluded
+    dict(event_id=5, t_call=998, open=True),
+    # closed without a dispatch (e.g. cancelled): the stages did not happen, excluded
+    dict(event_id=6, t_call=400, t_close=410),
+    # routine hotline order: respond does not apply; register-dispatch 20 <= 30 met, verify 100 > 60 missed
+    dict(event_id=7, source="12345", priority="routine", category="noise", t_call=500, t_dispatch=520,
+         t_report=600, t_verify=700, t_close=710, **WO),
+    # urgent grid report, never reported back and still open: verify excluded (no t_report), close already failed
+    dict(event_id=8, source="grid", category="hazard", t_call=600, t_dispatch=602, t_arrive=610, open=True,
+         division="Wuzhong", **{**WO, "deadline_register_dispatch_min": 10.0}),
+    # routine order still waiting for dispatch after 100 min: register-dispatch failed, close not judgeable yet
+    dict(event_id=9, source="12345", priority="routine", category="noise", t_call=900, open=True,
+         division="Wuzhong", **WO),
+    # 110 needing a cordon (35 > 30) and support never completed 300 min on: censored support miss
+    dict(event_id=10, t_call=700, t_dispatch=701, t_arrive=703, needs_support=1, needs_cordon=3, t_cordon=735,
+         open=True, division="Wuzhong"),
+    # urgent hotline order, all within its deadlines, late against the patrol targets
+    dict(event_id=11, source="12345", t_call=800, t_dispatch=805, t_arrive=815, t_report=850, t_verify=880,
+         t_close=890, division="Wuzhong", **{**WO, "deadline_register_dispatch_min": 10.0}),
+    # urgent hotline order, dispatched after 15 against its own 10-min deadline (row 7 met with 20 vs 30)
+    dict(event_id=12, source="12345", t_call=820, t_dispatch=835, t_arrive=840, t_close=900,
+         **{**WO, "deadline_register_dispatch_min": 10.0}),
+]
+
+EXPECTED = {            # stage: (n, met)
+    "respond": (7, 3), "on_scene": (7, 2), "support": (2, 1), "cordon": (1, 0),
+    "register_dispatch": (5, 3), "verify": (2, 1), "close": (4, 3),
+}
+
+
+@pytest.fixture
+def events():
+    return make(ROWS)
+
+
+def test_counts_and_shares(events):
+    table = stage_table(events, TARGETS, HORIZON, WARMUP)
+    assert list(table) == list(STAGES)
+    for stage, (n, met) in EXPECTED.items():
+        assert (table[stage]["n"], table[stage]["met"]) == (n, met), stage
+        assert table[stage]["share"] == pytest.approx(met / n)
+        lo, hi = wilson_interval(met, n)
+        assert (table[stage]["ci_low"], table[stage]["ci_high"]) == pytest.approx((lo, hi))
+    assert table["respond"]["limit_min"] == 3.0 and table["cordon"]["limit_min"] == 30.0
+    assert table["register_dispatch"]["limit_min"] is None
+
+
+def test_percentiles_keep_censored_misses_infinite(events):
+    table = stage_table(events, TARGETS, HORIZON, WARMUP)
+    # respond elapsed: 1, 2, 2, 4, 5, 15, inf
+    assert table["respond"]["p50"] == 4.0
+    assert table["respond"]["p90"] == INF and table["respond"]["p99"] == INF
+    # close elapsed: 80, 90, 210, inf -> median halfway between 90 and 210
+    assert table["close"]["p50"] == pytest.approx(150.0)
+    assert table["close"]["p95"] == INF
+
+
+def test_warmup_and_horizon_change_what_is_judged(events):
+    no_warmup = stage_table(events, TARGETS, HORIZON, 0.0)
+    assert (no_warmup["respond"]["n"], no_warmup["respond"]["met"]) == (8, 4)   # row 3 now counts
+    # a longer run: row 5 (998) is 7 min old and has failed respond and on-scene too; row 9's close
+    # (900 + 240 < 1200) has failed as well
+    later = stage_table(events, TARGETS, 1200.0, WARMUP)
+    assert (later["respond"]["n"], later["respond"]["met"]) == (8, 3)
+    assert later["close"]["n"] == 5 and later["close"]["met"] == 3
+
+
+def test_stage_that_does_not_apply_has_nan_share(events):
+    no_cordon = events[events["needs_cordon"] == 0]
+    table = stage_table(no_cordon, TARGETS, HORIZON, WARMUP)
+    assert table["cordon"]["n"] == 0 and table["cordon"]["met"] == 0
+    assert math.isnan(table["cordon"]["share"]) and math.isnan(table["cordon"]["p50"])
+    assert math.isnan(table["cordon"]["ci_low"])
+
+
+def test_stage_elapsed_rows(events):
+    rd = stage_elapsed(events, "register_dispatch", TARGETS, HORIZON, WARMUP)
+    assert rd["event_id"].tolist() == [7, 8, 9, 11, 12]
+    assert rd["elapsed"].tolist() == [20.0, 2.0, INF, 5.0, 15.0]
+    assert rd["met"].tolist() == [True, True, False, True, False]
+    assert rd["limit"].tolist() == [30.0, 10.0, 30.0, 10.0, 10.0]
+    verify = stage_elapsed(events, "verify", TARGETS, HORIZON, WARMUP)
+    assert verify["event_id"].tolist() == [7, 11]                 # rows without t_report left out
+    assert verify["elapsed"].tolist() == [100.0, 30.0]
+    with pytest.raises(ValueError):
+        stage_elapsed(events, "teleport", TARGETS, HORIZON, WARMUP)
+
+
+def test_categorical_columns_give_the_same_answer(events):
+    cat = events.astype({"source": "category", "priority": "category", "division": "category",
+                         "category": "category"})
+    a, b = stage_table(cat, TARGETS, HORIZON, WARMUP), stage_table(events, TARGETS, HORIZON, WARMUP)
+    for stage in STAGES:
+        assert (a[stage]["n"], a[stage]["met"]) == (b[stage]["n"], b[stage]["met"])
+    by = stage_table_by(cat, "division", TARGETS, HORIZON, WARMUP)
+    assert set(by["division"]) == {"Gusu", "Wuzhong"}
+
+
+def test_by_division_splits_the_totals(events):
+    by = stage_table_by(events, "division", TARGETS, HORIZON, WARMUP)
+    assert list(by.columns) == ["division", "stage", "n", "met", "share", "ci_low", "ci_high",
+                                "p50", "p90", "p95", "p99"]
+    assert len(by) == 2 * len(STAGES)                  # rectangular: every division x every stage
+    assert by["division"].tolist()[:len(STAGES)] == ["Gusu"] * len(STAGES)
+    assert by["stage"].tolist()[:len(STAGES)] == list(STAGES)
+    row = by.set_index(["division", "stage"])
+    assert (row.loc[("Gusu", "respond"), "n"], row.loc[("Gusu", "respond"), "met"]) == (3, 1)
+    assert (row.loc[("Wuzhong", "respond"), "n"], row.loc[("Wuzhong", "respond"), "met"]) == (4, 2)
+    assert row.loc[("Gusu", "cordon"), "n"] == 0 and math.isnan(row.loc[("Gusu", "cordon"), "share"])
+    totals = by.groupby("stage")[["n", "met"]].sum()
+    for stage, (n, met) in EXPECTED.items():
+        assert (totals.loc[stage, "n"], totals.loc[stage, "met"]) == (n, met)
+
+
+def test_by_hour(events):
+    by = stage_table_by(events, "hour", TARGETS, HORIZON, WARMUP)
+    # t_call 200 -> hour 3 ... 990, 998 -> 16; the warm-up row (t_call 50, hour 0) is gone
+    assert sorted(set(by["hour"])) == [3, 5, 6, 8, 10, 11, 13, 15, 16]
+    row = by[by["stage"] == "respond"].set_index("hour")
+    assert (row.loc[16, "n"], row.loc[16, "met"]) == (1, 0)        # row 4 misses, row 5 not judged
+    assert (row.loc[13, "n"], row.loc[13, "met"]) == (2, 0)        # rows 11 and 12
+    assert (row.loc[3, "n"], row.loc[3, "met"]) == (1, 1)
+    # hours wrap at midnight: 1470 min is 00:30 of day 2
+    wrap = make([dict(event_id=1, t_call=30, t_dispatch=31), dict(event_id=2, t_call=1470, t_dispatch=1480),
+                 dict(event_id=3, t_call=1530, t_dispatch=1531)])
+    w = stage_table_by(wrap, "hour", TARGETS, 3000.0, 0.0)
+    w = w[w["stage"] == "respond"].set_index("hour")
+    assert w.index.tolist() == [0, 1]
+    assert (w.loc[0, "n"], w.loc[0, "met"]) == (2, 1) and (w.loc[1, "n"], w.loc[1, "met"]) == (1, 1)
+    with pytest.raises(ValueError):
+        stage_table_by(events, "weekday", TARGETS, HORIZON, WARMUP)
+
+
+def test_group_percentiles_match_numpy_and_handle_inf():
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 4, 500)
+    values = rng.exponential(3.0, 500)
+    got = _group_percentiles(codes, values, 5)
+    for g in range(4):
+        assert got[g] == pytest.approx(np.percentile(values[codes == g], [50, 90, 95, 99]))
+    assert np.isnan(got[4]).all()                      # empty group
+    # 10 values, last one inf: p50 finite, p90 (h = 8.1) between 9 and inf -> inf; numpy would give nan
+    v = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, INF])
+    p = _group_percentiles(np.zeros(10, dtype=np.int64), v, 1)[0]
+    assert p[0] == 5.5 and p[1] == INF and p[3] == INF
+    # exactly on a finite value next to inf stays finite: 5 values, p50 sits on the 3rd
+    p = _group_percentiles(np.zeros(5, dtype=np.int64), np.array([1.0, 2.0, 3.0, INF, INF]), 1, [50, 75])[0]
+    assert p.tolist() == [3.0, INF]
+    # between two infs (inf - inf would be nan): still inf
+    p = _group_percentiles(np.zeros(4, dtype=np.int64), np.array([1.0, INF, INF, INF]), 1, [90])[0]
+    assert p.tolist() == [INF]
+
+
+def test_wilson_interval_hand_value():
+    # 8 of 10, z = 1.96: centre (0.8 + 0.19208) / 1.38416, half 1.96 / 1.38416 * sqrt(0.016 + 0.009604)
+    lo, hi = wilson_interval(8, 10, z=1.96)
+    assert lo == pytest.approx((0.99208 - 1.96 * math.sqrt(0.025604)) / 1.38416, abs=1e-9)
+    assert hi == pytest.approx((0.99208 + 1.96 * math.sqrt(0.025604)) / 1.38416, abs=1e-9)
+    assert (round(lo, 4), round(hi, 4)) == (0.4902, 0.9433)     # the published table value
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0.27 < hi < 0.28
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+def test_mean_ci_and_paired_difference():
+    # 1..5: mean 3, s = sqrt(2.5), t(0.975, 4) = 2.776445
+    m, lo, hi = mean_ci([1, 2, 3, 4, 5])
+    half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)
+    assert (m, lo, hi) == pytest.approx((3.0, 3.0 - half, 3.0 + half), abs=1e-5)
+    m, lo, hi = mean_ci([7.5])
+    assert m == 7.5 and math.isnan(lo) and math.isnan(hi)
+    # differences 1, 2, 1: mean 4/3, s = sqrt(1/3), t(0.975, 2) = 4.302653
+    m, lo, hi = paired_difference_ci([10, 12, 11], [11, 14, 12])
+    half = 4.302653 * math.sqrt(1 / 3) / math.sqrt(3)
+    assert (m, lo, hi) == pytest.approx((4 / 3, 4 / 3 - half, 4 / 3 + half), abs=1e-5)
+    with pytest.raises(ValueError):
+        paired_difference_ci([1, 2], [1, 2, 3])
