@@ -98,9 +98,8 @@ class Dispatcher:
         self.busy_police = 0
         self.busy_by_role = [0, 0, 0, 0]
         self.busy_min = [0.0, 0.0, 0.0, 0.0]
-        self.area_q_police = self.area_q_grid = self.area_police_in = self.area_p110 = 0.0
+        self.area_q_police = self.area_q_grid = self.area_p110 = 0.0
         self.in_p110 = 0                  # 110 incidents from ready until their first unit is free
-        self.area_busy = [0.0, 0.0, 0.0, 0.0]
         self.max_q_police = self.max_q_grid = 0
         self.last_t = 0.0
 
@@ -129,13 +128,7 @@ class Dispatcher:
         if dt > 0:
             self.area_q_police += self.q_police * dt
             self.area_q_grid += self.q_grid * dt
-            self.area_police_in += (self.q_police + self.busy_police) * dt
             self.area_p110 += self.in_p110 * dt
-            ab, bb = self.area_busy, self.busy_by_role
-            ab[0] += bb[0] * dt
-            ab[1] += bb[1] * dt
-            ab[2] += bb[2] * dt
-            ab[3] += bb[3] * dt
             self.last_t = t
 
     def _busy_until(self, i: int, t_free: float, kind: int) -> None:
@@ -304,6 +297,13 @@ class Dispatcher:
             rec.coresponder_role[e] = r
 
     def _next_grid_task(self, g: int, r: int):
+        gw = self.grids_waiting
+        if g not in gw:                      # fast path: nothing waiting here or next door
+            for h in self.borrow[g]:
+                if h in gw:
+                    break
+            else:
+                return None
         does_work = r in self.grid_roles
         does_verify = r in self.verify_roles
         wq, vq = self.work_q.get(g), self.verify_q.get(g)

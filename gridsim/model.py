@@ -106,9 +106,9 @@ class CityModel(mesa.Model):
         d = self.demand
         t_ready = self.static["t_ready"]
         order = np.argsort(t_ready, kind="stable")
-        order = order[t_ready[order] <= H].tolist()
-        tr = t_ready.tolist()
-        src = d.source.tolist()
+        order = _as_array(order[t_ready[order] <= H], "l")
+        tr = _as_array(t_ready, "d")
+        src = _as_array(d.source, "b")
         heap = q.heap
         pop = heapq.heappop
         n_stream = len(order)
@@ -185,8 +185,7 @@ class CityModel(mesa.Model):
     # ------------------------------------------------------------------ results
     def _integrals(self) -> dict:
         d = self.dispatcher
-        return {"q_police": d.area_q_police, "q_grid": d.area_q_grid, "police_in": d.area_police_in,
-                "p110": d.area_p110, "busy": list(d.area_busy)}
+        return {"q_police": d.area_q_police, "q_grid": d.area_q_grid, "p110": d.area_p110}
 
     def events_frame(self) -> pd.DataFrame:
         return to_frame(self.static["columns"], self.records, self.horizon_min)
@@ -195,7 +194,7 @@ class CityModel(mesa.Model):
         """Model-side measurements that the records cannot give: queues and utilisation."""
         d = self.dispatcher
         end = self._integrals()
-        snap = self.warm_snapshot or {k: ([0.0] * 4 if k == "busy" else 0.0) for k in end}
+        snap = self.warm_snapshot or {k: 0.0 for k in end}
         span = self.horizon_min - self.warmup_min
         util = {}
         for r in range(4):
@@ -205,7 +204,7 @@ class CityModel(mesa.Model):
                 "on_duty_hours": round(avail / 60.0, 1),
                 "busy_hours": round(d.busy_min[r] / 60.0, 1),
                 "utilisation": (d.busy_min[r] / avail) if avail > 0 else None,
-                "mean_busy": (end["busy"][r] - snap["busy"][r]) / span,
+                "mean_busy": d.busy_min[r] / span,
             }
         return {
             "utilisation": util,
@@ -214,7 +213,7 @@ class CityModel(mesa.Model):
                 "police_max": d.max_q_police,
                 "grid_mean": (end["q_grid"] - snap["q_grid"]) / span,
                 "grid_max": d.max_q_grid,
-                "police_tasks_in_system_mean": (end["police_in"] - snap["police_in"]) / span,
+                "police_tasks_in_system_mean": (end["q_police"] - snap["q_police"] + d.busy_min[0]) / span,
                 # 110 incidents between ready-for-dispatch and their first unit freeing (Little's law check)
                 "incidents_110_in_system_mean": (end["p110"] - snap["p110"]) / span,
             },
