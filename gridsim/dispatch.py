@@ -101,7 +101,7 @@ class Dispatcher:
         self.area_q_police = self.area_q_grid = self.area_p110 = 0.0
         self.in_p110 = 0                  # 110 incidents from ready until their first unit is free
         self.max_q_police = self.max_q_grid = 0
-        self.last_t = 0.0
+        self.t_q_police = self.t_q_grid = self.t_p110 = 0.0
 
     @staticmethod
     def _borrow_lists(city: City, radius_km: float) -> list[tuple[int, ...]]:
@@ -123,13 +123,12 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ bookkeeping
     def advance(self, t: float) -> None:
-        """Integrate queue lengths and busy counts up to time t (called once per event)."""
-        dt = t - self.last_t
-        if dt > 0:
-            self.area_q_police += self.q_police * dt
-            self.area_q_grid += self.q_grid * dt
-            self.area_p110 += self.in_p110 * dt
-            self.last_t = t
+        """Bring the time integrals up to t (warm-up snapshot, end of run). Between these, each
+        integral is updated only where its count changes."""
+        self.area_q_police += self.q_police * (t - self.t_q_police)
+        self.area_q_grid += self.q_grid * (t - self.t_q_grid)
+        self.area_p110 += self.in_p110 * (t - self.t_p110)
+        self.t_q_police = self.t_q_grid = self.t_p110 = t
 
     def _busy_until(self, i: int, t_free: float, kind: int) -> None:
         self.busy[i] = True
@@ -154,6 +153,8 @@ class Dispatcher:
     def police_request(self, task: tuple, t: float, first, then) -> None:
         """Nearest idle unit of `first` pools, else of `then`, else queue at the task's home."""
         if task[0] == P110:
+            self.area_p110 += self.in_p110 * (t - self.t_p110)
+            self.t_p110 = t
             self.in_p110 += 1
         if self.on[POLICE]:
             u = self._nearest_idle_unit(first, task[2], task[3])
@@ -163,6 +164,8 @@ class Dispatcher:
                 self._start_police(u, task, t)
                 return
         self.police_q[task[7]][task[5]].append(task)
+        self.area_q_police += self.q_police * (t - self.t_q_police)
+        self.t_q_police = t
         self.q_police += 1
         if self.q_police > self.max_q_police and t >= self.warm:
             self.max_q_police = self.q_police
@@ -213,11 +216,11 @@ class Dispatcher:
         if hi > lo:
             self.busy_min[role] += hi - lo
 
-    def _next_police_task(self, s: int):
+    def _next_police_task(self, s: int, t: float):
         own = self.police_q[s]
         for prio in (URGENT, ROUTINE):
             if own[prio]:
-                self.q_police -= 1
+                self._police_dequeued(t)
                 return own[prio].popleft()
             best = None
             for v in self.sc_rev[s]:
@@ -225,9 +228,14 @@ class Dispatcher:
                 if dq and (best is None or dq[0][6] < best[0][6]):
                     best = dq
             if best is not None:
-                self.q_police -= 1
+                self._police_dequeued(t)
                 return best.popleft()
         return None
+
+    def _police_dequeued(self, t: float) -> None:
+        self.area_q_police += self.q_police * (t - self.t_q_police)
+        self.t_q_police = t
+        self.q_police -= 1
 
     # ------------------------------------------------------------------ grid workers
     def grid_request(self, task: tuple, t: float, roles, borrow: bool, verify: bool) -> None:
@@ -250,6 +258,8 @@ class Dispatcher:
             pair = qs[g] = (deque(), deque())
         pair[task[5]].append(task)
         self.grids_waiting.add(g)
+        self.area_q_grid += self.q_grid * (t - self.t_q_grid)
+        self.t_q_grid = t
         self.q_grid += 1
         if self.q_grid > self.max_q_grid and t >= self.warm:
             self.max_q_grid = self.q_grid
@@ -296,7 +306,7 @@ class Dispatcher:
             rec.t_coarrive[e] = t_arr
             rec.coresponder_role[e] = r
 
-    def _next_grid_task(self, g: int, r: int):
+    def _next_grid_task(self, g: int, r: int, t: float):
         gw = self.grids_waiting
         if g not in gw:                      # fast path: nothing waiting here or next door
             for h in self.borrow[g]:
@@ -315,16 +325,18 @@ class Dispatcher:
             else:
                 dq = a or b or None
             if dq:
-                return self._pop_grid(g, dq)
+                return self._pop_grid(g, dq, t)
             if does_work:
                 for h in self.borrow[g]:
                     hq = self.work_q.get(h)
                     if hq and hq[prio]:
-                        return self._pop_grid(h, hq[prio])
+                        return self._pop_grid(h, hq[prio], t)
         return None
 
-    def _pop_grid(self, g: int, dq: deque) -> tuple:
+    def _pop_grid(self, g: int, dq: deque, t: float) -> tuple:
         task = dq.popleft()
+        self.area_q_grid += self.q_grid * (t - self.t_q_grid)
+        self.t_q_grid = t
         self.q_grid -= 1
         wq, vq = self.work_q.get(g), self.verify_q.get(g)
         if not ((wq and (wq[0] or wq[1])) or (vq and (vq[0] or vq[1]))):
@@ -335,6 +347,8 @@ class Dispatcher:
     def free(self, i: int, t: float, kind: int) -> None:
         """Responder i finished a task of `kind`: serve its own queue, then its neighbours', else go idle."""
         if kind == P110:
+            self.area_p110 += self.in_p110 * (t - self.t_p110)
+            self.t_p110 = t
             self.in_p110 -= 1
         self.busy[i] = False
         r = self.role[i]
@@ -343,7 +357,7 @@ class Dispatcher:
             self.busy_police -= 1
             s = self.home[i]
             if self.on[POLICE]:
-                nxt = self._next_police_task(s)
+                nxt = self._next_police_task(s, t)
                 if nxt is not None:
                     self.police_idle[s].append(i)
                     self._start_police(i, nxt, t)
@@ -352,7 +366,7 @@ class Dispatcher:
             return
         g = self.home[i]
         if self.on[r]:
-            nxt = self._next_grid_task(g, r)
+            nxt = self._next_grid_task(g, r, t)
             if nxt is not None:
                 self._start_worker(i, nxt, t)
                 return
@@ -364,13 +378,13 @@ class Dispatcher:
         if r == POLICE:
             for s in range(len(self.police_q)):
                 while self.police_idle[s] and (self.police_q[s][0] or self.police_q[s][1]):
-                    task = self._next_police_task(s)
+                    task = self._next_police_task(s, t)
                     self._start_police(self._nearest_idle_unit((s,), task[2], task[3]), task, t)
             return
         for g in sorted(self.grids_waiting):
             idle = self.worker_idle[r][g]
             while idle:
-                task = self._next_grid_task(g, r)
+                task = self._next_grid_task(g, r, t)
                 if task is None:
                     break
                 self._start_worker(idle.pop(), task, t)

@@ -122,7 +122,6 @@ class CityModel(mesa.Model):
                 t, _, kind, a, b = pop(heap)
                 if t > H:
                     break
-                disp.advance(t)
                 if kind == FREE:
                     disp.free(a, t, b)
                 elif kind == VERIFY_READY:
@@ -136,13 +135,13 @@ class CityModel(mesa.Model):
                 elif kind == SHIFT_OFF:
                     disp.shift_off(a)
                 elif kind == WARMUP_END:
+                    disp.advance(t)
                     self.warm_snapshot = self._integrals()
             else:
                 if ts > H:
                     break
                 e = order[i]
                 i += 1
-                disp.advance(ts)
                 start_ev[src[e]](e, ts)
             processed += 1
         disp.advance(H)
