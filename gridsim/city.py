@@ -307,12 +307,13 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     ws_status[perm[: c["workstations_built"]]] = BUILT
 
     # --- staff: one leader / full-time worker per grid while they last, extras to the most populous
-    by_pop = np.lexsort((np.arange(G), -grid_pop))
-    leaders = _one_each_then_most_populous(s["grid_leaders"], by_pop, G)
-    fulltime = _one_each_then_most_populous(s["fulltime_workers"], by_pop, G)
-    parttime = apportion(s["parttime_workers"], grid_pop, 0).astype(np.int32)
+    alloc = scenario["allocation"]
+    unit_of_grid = {"division": grid_div, "subcenter": grid_sc}.get(alloc["per"])
+    leaders = _grid_staff(s["grid_leaders"], alloc["grid_leaders"], unit_of_grid, grid_pop, "one_each")
+    fulltime = _grid_staff(s["fulltime_workers"], alloc["fulltime_workers"], unit_of_grid, grid_pop, "one_each")
+    parttime = _grid_staff(s["parttime_workers"], alloc["parttime_workers"], unit_of_grid, grid_pop, "population")
     sc_pop = np.bincount(grid_sc, weights=grid_pop, minlength=S)
-    police = apportion(s["police_units"], sc_pop, s["police_units_min_per_subcenter"]).astype(np.int32)
+    police = _police_units(s, alloc, sc_div, sc_pop)
 
     # --- adjacency between neighbouring grids (Delaunay), nearest first
     nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario["travel"]["detour_factor"])
@@ -349,6 +350,45 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     city._tree = cKDTree(xy)
     city.graph = build_graph(city)
     return city
+
+
+def _grid_staff(total: int, per_unit: list, unit_of_grid, grid_pop: np.ndarray, rule: str) -> np.ndarray:
+    """Staff of one role per grid: city-wide, or within each unit when an allocation is given.
+
+    rule "one_each": one per grid (most populous first) while they last, extras to the most
+    populous grids; rule "population": in proportion to population.
+    """
+    G = len(grid_pop)
+    if not per_unit or unit_of_grid is None:
+        groups, totals = [np.arange(G)], [total]
+    else:
+        groups = [np.flatnonzero(unit_of_grid == u) for u in range(len(per_unit))]
+        totals = per_unit
+    out = np.zeros(G, dtype=np.int32)
+    for members, n in zip(groups, totals):
+        if len(members) == 0:
+            continue
+        if rule == "population":
+            out[members] = apportion(int(n), grid_pop[members], 0)
+        else:
+            order = members[np.lexsort((members, -grid_pop[members]))]
+            out[members] = 0
+            out[order] = _one_each_then_most_populous(int(n), np.arange(len(order)), len(order))
+    return out
+
+
+def _police_units(staff: dict, alloc: dict, sc_div: np.ndarray, sc_pop: np.ndarray) -> np.ndarray:
+    """Patrol units per sub-center: by population with a minimum, or as allocated."""
+    given = alloc["police_units"]
+    if given and alloc["per"] == "subcenter":
+        return np.asarray(given, dtype=np.int32)
+    if given and alloc["per"] == "division":
+        out = np.zeros(len(sc_pop), dtype=np.int32)
+        for d, n in enumerate(given):
+            members = np.flatnonzero(sc_div == d)
+            out[members] = apportion(int(n), sc_pop[members], 0)
+        return out
+    return apportion(staff["police_units"], sc_pop, staff["police_units_min_per_subcenter"]).astype(np.int32)
 
 
 def _one_each_then_most_populous(total: int, by_pop: np.ndarray, G: int) -> np.ndarray:

@@ -399,6 +399,8 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
     nonneg = (lambda v: v >= 0, ">= 0")
     pos = (lambda v: v > 0, "> 0")
     prob = (lambda v: 0.0 <= v <= 1.0, "a probability between 0 and 1")
+    counts = (lambda v: all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v),
+              "a list of non-negative integers, one per unit")
     hours = (lambda v: len(v) == 2 and 0 <= v[0] <= v[1] <= 24, "[start, end] with 0 <= start <= end <= 24")
     rules = [
         ("run.days", *pos), ("run.warmup_hours", *nonneg), ("run.seed", *nonneg),
@@ -442,6 +444,9 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("categories.*.support_prob", *prob), ("categories.*.cordon_prob", *prob),
         ("categories.*.support_units", *nonneg), ("categories.*.cordon_points", *nonneg),
         ("categories.*.close_deadline_h", *pos),
+        ("allocation.per", lambda v: v in ("none", "division", "subcenter"), "'none', 'division' or 'subcenter'"),
+        ("allocation.fulltime_workers", *counts), ("allocation.grid_leaders", *counts),
+        ("allocation.parttime_workers", *counts), ("allocation.police_units", *counts),
     ]
     for table in ("lifecycle.*", "police.*", "service.*"):
         rules += [
@@ -499,6 +504,19 @@ def _check_consistency(data: dict, origin: dict, divisions: list[Division]) -> N
                   f"{s['police_units_min_per_subcenter'] * c['subcenters']}")
     if data["run"]["warmup_hours"] >= 24 * data["run"]["days"]:
         raise err("run.warmup_hours", "warm-up covers the whole run", f"< run.days x 24 = {24 * data['run']['days']}")
+    alloc = data["allocation"]
+    units = {"division": len(divisions), "subcenter": c["subcenters"]}.get(alloc["per"])
+    for role in ("fulltime_workers", "grid_leaders", "parttime_workers", "police_units"):
+        values = alloc[role]
+        key = f"allocation.{role}"
+        if not values:
+            continue
+        if units is None:
+            raise err(key, "a per-unit allocation needs allocation.per", "'division' or 'subcenter', or an empty list")
+        if len(values) != units:
+            raise err(key, f"has {len(values)} values for {units} {alloc['per']}s", f"exactly {units} values")
+        if sum(values) != s[role]:
+            raise err(key, f"sums to {sum(values)} but staff.{role} is {s[role]}", f"values summing to staff.{role}")
     cats, service = data["categories"], data["service"]
     for src in SOURCES:
         shares = [v["share"] for v in cats.values() if v["source"] == src]

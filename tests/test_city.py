@@ -138,3 +138,18 @@ def test_cli_city_prints_totals():
     r = subprocess.run([sys.executable, "-m", "gridsim", "city", "--json"], capture_output=True, text=True)
     rows = json.loads(r.stdout)["divisions"]
     assert rows[-1]["grids"] == 8820 and len(rows) == 11
+
+
+def test_explicit_allocation_by_division_and_subcenter():
+    per_div = [500, 1500, 700, 600, 800, 1100, 1200, 1000, 1400, 516]
+    c = build_city(load_scenario(None, ["allocation.per=division", f"allocation.fulltime_workers={per_div}"]))
+    got = [int(c.grid_fulltime[c.grid_div == d].sum()) for d in range(10)]
+    assert got == per_div
+    # within a division: one per grid, most populous first, while they last
+    gusu = c.grid_div == 0
+    order = np.argsort(-c.grid_population[gusu], kind="stable")
+    assert c.grid_fulltime[gusu][order[:500]].min() == 1 and c.grid_fulltime[gusu][order[500:]].max() == 0
+    units = [10] * 104
+    units[0] = 10 + 1040 - 1040
+    c2 = build_city(load_scenario(None, ["allocation.per=subcenter", f"allocation.police_units={units}"]))
+    assert c2.sc_police_units.tolist() == units
