@@ -1,0 +1,113 @@
+"""`gridsim tune`: parse, call gridsim.tune, print and write the recommendation."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from pathlib import Path
+
+EPILOG = """examples:
+  # least full-time workers so 90 % of urgent events are on scene within 5 min
+  gridsim tune --target on_scene:5:0.90 --vary staff.fulltime_workers
+  # police units per sub-center so every sub-center answers 97 % of 110 calls within 3 min
+  gridsim tune --target respond:3:0.97:110 --vary staff.police_units --per subcenter --reps 2
+  # share a fixed total of 900 units among divisions to maximise the worst division
+  gridsim tune --target on_scene:5:0.6 --vary staff.police_units --per division --total 900
+  # M/M/c check: least c with P(wait <= 5 min) >= 0.8 (compare with Erlang C)
+  gridsim tune scenarios/validation_mmc.toml --target register_dispatch:5:0.8 --vary staff.fulltime_workers
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("tune", help="find the least staffing that meets response targets, by simulation",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", nargs="?", default=None, help="scenario TOML or built-in name (default suzhou_2018)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key (repeatable)")
+    p.add_argument("--days", type=int, default=None, help="simulated days per run (overrides run.days)")
+    p.add_argument("--seed", type=int, default=None, help="root seed (overrides run.seed)")
+    p.add_argument("--target", action="append", required=True, metavar="STAGE:MIN:SHARE[:SOURCE]",
+                   help="e.g. on_scene:5:0.90 (stages: respond, on_scene, support, cordon, "
+                        "register_dispatch, verify, close; SOURCE 110, 12345 or grid limits which "
+                        "events are judged); repeatable, all must be met")
+    p.add_argument("--vary", required=True, metavar="KEY", help="numeric scenario key to tune, e.g. staff.fulltime_workers")
+    p.add_argument("--per", choices=("division", "subcenter"), default=None, help="allocate the staff among units")
+    p.add_argument("--total", type=int, default=None, help="with --per: share this fixed total, maximising the worst unit")
+    p.add_argument("--reps", type=int, default=3, help="replications per candidate (default 3)")
+    p.add_argument("--budget", type=int, default=200, help="maximum simulation runs (default 200)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel runs (default: all cores)")
+    p.add_argument("--min", dest="lo", type=float, default=None, help="lower bound of the value (default 0)")
+    p.add_argument("--max", dest="hi", type=float, default=None, help="upper bound (default 10x the current value)")
+    p.add_argument("--resolution", type=float, default=None, help="stop bisecting below this step")
+    p.add_argument("--out", default=None, help="output directory (default results/tune-<scenario>)")
+    p.set_defaults(func=cmd_tune)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from gridsim.cli import UsageError
+    from gridsim.scenario import load_scenario
+    from gridsim.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
+
+    targets = [parse_target(t) for t in args.target]
+    overrides = list(args.overrides)
+    if args.days is not None:
+        overrides.append(f"run.days={args.days}")
+    if args.seed is not None:
+        overrides.append(f"run.seed={args.seed}")
+    scenario = load_scenario(args.scenario, overrides)
+    if args.reps < 2:
+        raise UsageError("--reps must be at least 2 (replications give the confidence interval its width)")
+    out = Path(args.out or f"results/tune-{scenario.name}")
+    print(f"tuning {args.vary} on {scenario.name} ({scenario['run']['days']} day(s), seed "
+          f"{scenario['run']['seed']}, {args.reps} replications per candidate) for: "
+          + "; ".join(t.label() for t in targets))
+    try:
+        res = run_tune(scenario, args.scenario, targets, args.vary, per=args.per, total=args.total,
+                       reps=args.reps, budget=args.budget, workers=max(1, min(args.workers, args.reps)),
+                       lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution)
+    except TuneError as exc:
+        print(f"gridsim tune: {exc}")
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    user: dict = {}
+    for text in overrides:
+        key, _, _ = text.partition("=")
+        user[key.strip()] = scenario.get(key.strip())
+    keys = result_overrides(res, user)
+    (out / "recommended.toml").write_text(recommended_toml(args.scenario, out, keys))
+    with open(out / "search_log.csv", "w", newline="") as fh:
+        fields = sorted({k for row in res.log for k in row}, key=lambda k: (k not in ("step", "candidate"), k))
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(res.log)
+    ev = res.evaluation
+    achieved = {}
+    print()
+    print(f"recommended {res.key} = {res.value}   ({res.runs_used} simulation runs)")
+    for i, t in enumerate(targets):
+        k, n, share, lo, hi = ev.stat(i)
+        achieved[t.stage] = {"share": share, "ci_low": lo, "ci_high": hi, "n": n, "required": t.share,
+                             "minutes": t.minutes}
+        print(f"  {t.label():40s} achieved {share:.1%}  95% CI [{lo:.1%}, {hi:.1%}]  n={n:,}")
+    if res.allocation is not None:
+        names = ([d.name for d in scenario.divisions] if res.per == "division"
+                 else [str(i) for i in range(len(res.allocation))])
+        print(f"\n  {res.per:>14s} {'staff':>7s} {'sqrt rule':>9s}  " + "  ".join(f"{t.stage} lower CI" for t in targets))
+        for u, name in enumerate(names):
+            cells = "  ".join(f"{ev.stat(i, u)[3]:>{len(t.stage) + 9}.1%}" for i, t in enumerate(targets))
+            sq = res.sqrt_allocation[u] if res.sqrt_allocation else ""
+            print(f"  {name:>14s} {res.allocation[u]:7d} {sq:>9}  {cells}")
+    if res.sqrt_rule is not None:
+        verdict = "meets" if res.sqrt_rule_meets else "does NOT meet"
+        print(f"\nsquare-root staffing rule: {res.key} = {res.sqrt_rule} ({verdict} the targets in simulation); "
+              f"Erlang C start: {res.analytic}")
+    summary = {"key": res.key, "value": res.value, "per": res.per, "allocation": res.allocation,
+               "targets": achieved, "runs_used": res.runs_used, "analytic_estimate": res.analytic,
+               "sqrt_rule": res.sqrt_rule, "sqrt_rule_meets": res.sqrt_rule_meets,
+               "sqrt_allocation": res.sqrt_allocation, "reps": args.reps, "seed": scenario["run"]["seed"],
+               "days": scenario["run"]["days"]}
+    (out / "tune.json").write_text(json.dumps(summary, indent=1, default=float))
+    print(f"\nwrote {out / 'recommended.toml'}\nwrote {out / 'search_log.csv'}\nwrote {out / 'tune.json'}")
+    return 0

@@ -1,0 +1,496 @@
+"""Staffing tuner: the least staff that meets response targets, proven by simulation.
+
+A target is "stage:minutes:share" (e.g. on_scene:5:0.90). It is met when the lower bound of
+the 95 % Wilson interval of the share of judged events within `minutes`, pooled over the
+replications, is at least `share`. Every candidate is simulated with the same replications
+(same seeds), so candidates are compared on identical calls: common random numbers.
+
+The search starts from an analytic estimate (Erlang C per unit, from the unit's load measured
+in one pilot run at the current staffing), then brackets and bisects by simulation. With
+`per` it allocates staff among divisions or sub-centers with a simultaneous bisection in
+every unit (units interact only through borrowing, and a final check confirms the result),
+or with a fixed total it moves staff from the best-served unit to the worst-served one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from gridsim.metrics import STAGES, stage_elapsed, wilson_interval
+from gridsim.run import simulate
+from gridsim.scenario import BUILTIN_NAME, SOURCES, Scenario, ScenarioError
+from gridsim.theory import halfin_whitt_beta, mmc_least_servers
+
+STAFF_ROLES = {"staff.fulltime_workers": "fulltime", "staff.grid_leaders": "leader",
+               "staff.parttime_workers": "parttime", "staff.police_units": "police"}
+TARGET_KEYS = {"respond": "response_min", "on_scene": "on_scene_min", "support": "support_min",
+               "cordon": "cordon_min"}
+WORK_ORDER_DEADLINES = {"register_dispatch": "deadline_register_dispatch_min",
+                        "verify": "deadline_verify_min", "close": "deadline_close_min"}
+
+
+class TuneError(Exception):
+    """A search that cannot succeed (e.g. a target out of reach within the bounds)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    stage: str
+    minutes: float
+    share: float
+    source: str | None = None       # judge only events of this source ("110", "12345", "grid")
+
+    def label(self) -> str:
+        src = f" ({self.source} only)" if self.source else ""
+        return f"{self.stage} <= {self.minutes:g} min for >= {self.share:.1%}{src}"
+
+
+def parse_target(text: str) -> Target:
+    """'stage:minutes:share[:source]' -> Target, with a clear message for anything else."""
+    parts = text.split(":")
+    allowed = ("stage:minutes:share[:source] with stage one of " + ", ".join(STAGES)
+               + " and source 110, 12345 or grid, e.g. on_scene:5:0.90 or respond:3:0.95:110")
+    if len(parts) not in (3, 4) or parts[0] not in STAGES or (len(parts) == 4 and parts[3] not in SOURCES):
+        raise ScenarioError("--target", text, "not a valid target", allowed)
+    try:
+        minutes, share = float(parts[1]), float(parts[2])
+    except ValueError:
+        raise ScenarioError("--target", text, "minutes and share must be numbers", allowed) from None
+    if minutes <= 0 or not 0 < share < 1:
+        raise ScenarioError("--target", text, "minutes must be > 0 and share between 0 and 1 (exclusive)", allowed)
+    return Target(parts[0], minutes, share, parts[3] if len(parts) == 4 else None)
+
+
+# ------------------------------------------------------------------ evaluating one candidate
+
+def target_counts(events: pd.DataFrame, scenario: Scenario, targets: list[Target], per: str | None
+                  ) -> dict[tuple[int, int], tuple[int, int]]:
+    """(target index, unit) -> (met, judged) for one run; unit -1 is the whole city."""
+    run = scenario["run"]
+    horizon, warm = run["days"] * 1440.0, run["warmup_hours"] * 60.0
+    unit_col = {"division": "division", "subcenter": "subcenter_id"}.get(per or "")
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for i, tg in enumerate(targets):
+        ev = events if tg.source is None else events[events["source"] == tg.source]
+        tdict = dict(scenario["targets"])
+        if tg.stage in TARGET_KEYS:
+            tdict[TARGET_KEYS[tg.stage]] = tg.minutes
+        else:
+            col = WORK_ORDER_DEADLINES[tg.stage]
+            ev = ev.assign(**{col: np.where(ev[col].notna(), tg.minutes, np.nan)})
+        judged = stage_elapsed(ev, tg.stage, tdict, horizon, warm)
+        out[(i, -1)] = (int(judged["met"].sum()), len(judged))
+        if unit_col is not None:
+            units = events[unit_col].to_numpy()[judged["event_id"].to_numpy()]
+            if unit_col == "division":
+                names = list(events["division"].cat.categories)
+                units = np.array([names.index(u) for u in units], dtype=int) if len(units) else units
+            codes = np.asarray(units, dtype=int)
+            met = judged["met"].to_numpy()
+            for u in np.unique(codes):
+                sel = codes == u
+                out[(i, int(u))] = (int(met[sel].sum()), int(sel.sum()))
+    return out
+
+
+def _run_counts(job: tuple) -> dict:
+    """Worker: one replication of one candidate -> target counts (top-level: picklable)."""
+    scenario, replication, targets, per = job
+    res = simulate(scenario, replication=replication, keep_hourly=False)
+    return target_counts(res.events, scenario, targets, per)
+
+
+@dataclass
+class Evaluation:
+    """A candidate's pooled compliance: (target, unit) -> (met, n, share, ci_low, ci_high)."""
+
+    counts: dict
+    targets: list[Target]
+    runs: int
+
+    def stat(self, i: int, unit: int = -1) -> tuple[int, int, float, float, float]:
+        k, n = self.counts.get((i, unit), (0, 0))
+        if n == 0:
+            return 0, 0, math.nan, math.nan, math.nan
+        lo, hi = wilson_interval(k, n)
+        return k, n, k / n, lo, hi
+
+    def unit_met(self, unit: int = -1) -> bool:
+        """Every target met in the unit (a unit with no judged events has nothing to fail)."""
+        for i, tg in enumerate(self.targets):
+            _, n, _, lo, _ = self.stat(i, unit)
+            if n > 0 and lo < tg.share:
+                return False
+        return True
+
+    def margin(self, unit: int = -1) -> float:
+        """Worst (lower CI bound - required share) over targets; +inf with no judged events."""
+        worst = math.inf
+        for i, tg in enumerate(self.targets):
+            _, n, _, lo, _ = self.stat(i, unit)
+            if n > 0:
+                worst = min(worst, lo - tg.share)
+        return worst
+
+
+@dataclass
+class Tuner:
+    """Runs candidates (all replications, in parallel) and keeps the search log."""
+
+    scenario: Scenario
+    targets: list[Target]
+    reps: int
+    budget: int
+    workers: int = 1
+    per: str | None = None
+    echo: Callable[[str], None] = print
+    log: list[dict] = field(default_factory=list)
+    runs_used: int = 0
+    _pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "Tuner":
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def evaluate(self, overrides: dict, label: str) -> Evaluation:
+        if self.runs_used + self.reps > self.budget:
+            raise TuneError(f"run budget exhausted ({self.runs_used} of {self.budget} runs used); "
+                            f"raise --budget or narrow the search")
+        sc = self.scenario.copy_with(overrides, origin="tuner")
+        jobs = [(sc, r, self.targets, self.per) for r in range(self.reps)]
+        results = list(self._pool.map(_run_counts, jobs)) if self._pool else [_run_counts(j) for j in jobs]
+        self.runs_used += self.reps
+        pooled: dict = {}
+        for res in results:
+            for key, (k, n) in res.items():
+                a, b = pooled.get(key, (0, 0))
+                pooled[key] = (a + k, b + n)
+        ev = Evaluation(pooled, self.targets, self.reps)
+        row = {"step": len(self.log) + 1, "candidate": label, "runs_used": self.runs_used, "met": ev.unit_met()}
+        parts = []
+        for i, tg in enumerate(self.targets):
+            k, n, share, lo, hi = ev.stat(i)
+            row.update({f"{tg.stage}.share": share, f"{tg.stage}.ci_low": lo, f"{tg.stage}.ci_high": hi,
+                        f"{tg.stage}.n": n})
+            parts.append(f"{tg.stage} {share:.1%} [{lo:.1%}, {hi:.1%}] (need {tg.share:.0%})")
+        if self.per:
+            units = sorted({u for (_, u) in pooled if u >= 0})
+            failing = [u for u in units if not ev.unit_met(u)]
+            row["units_failing"] = len(failing)
+            parts.append(f"{len(failing)} of {len(units)} {self.per}s short")
+        self.log.append(row)
+        self.echo(f"  [{row['step']:2d}] {label:>28s}: {'MEETS ' if row['met'] and not row.get('units_failing') else 'short '}"
+                  + "; ".join(parts) + f"  ({self.runs_used} runs)")
+        return ev
+
+
+# ------------------------------------------------------------------ analytic starting point
+
+@dataclass
+class UnitLoad:
+    """Measured per-unit load: arrival rate (per min), mean busy time per task (min)."""
+
+    lam: np.ndarray
+    mean_service: np.ndarray
+    allowance: float           # minutes of the target left for waiting in queue
+
+
+def measure_load(scenario: Scenario, role: str, target: Target, unit: str) -> UnitLoad:
+    """One pilot run at the current staffing: each unit's task rate and busy time per task."""
+    res = simulate(scenario, replication=0, keep_hourly=False)
+    ev = res.events
+    warm = scenario["run"]["warmup_hours"] * 60.0
+    span = scenario["run"]["days"] * 1440.0 - warm
+    fam = ev[(ev.source == "110") if role == "police" else (ev.source != "110")]
+    fam = fam[(fam.t_ready >= warm) & fam.t_done.notna()]
+    n_units = {"division": len(scenario.divisions), "subcenter": scenario["city"]["subcenters"],
+               "workstation": scenario["city"]["workstations"]}[unit]
+    col = {"division": "division", "subcenter": "subcenter_id", "workstation": "workstation_id"}[unit]
+    codes = fam[col].cat.codes.to_numpy() if unit == "division" else fam[col].to_numpy()
+    busy = (fam.t_done - fam.t_dispatch).to_numpy()
+    # tasks the records do not show (support, cordon, verification, co-response) scale the load
+    util = res.summary["utilisation"][role]
+    roles_busy = sum(u["busy_hours"] for r, u in res.summary["utilisation"].items()
+                     if (r == "police") == (role == "police"))
+    scale = (roles_busy * 60.0 / busy.sum()) if busy.sum() > 0 and roles_busy else 1.0
+    counts = np.bincount(codes, minlength=n_units).astype(float)
+    busy_sum = np.bincount(codes, weights=busy, minlength=n_units)
+    lam = counts / span
+    mean_s = np.where(counts > 0, busy_sum * scale / np.maximum(counts, 1), np.nan)
+    # the part of the target not spent waiting: ready delay, turnout, travel (median)
+    stage_end = {"respond": "t_dispatch", "on_scene": "t_arrive"}.get(target.stage, "t_dispatch")
+    fixed = (fam[stage_end] - fam.t_call) - (fam.t_dispatch - fam.t_ready)
+    allowance = max(0.0, target.minutes - float(np.nanmedian(fixed))) if len(fixed) else target.minutes
+    del util
+    return UnitLoad(lam=lam, mean_service=mean_s, allowance=allowance)
+
+
+def erlang_estimate(load: UnitLoad, share: float) -> np.ndarray:
+    """Least servers per unit with P(wait <= allowance) >= share (M/M/c per unit)."""
+    out = np.zeros(len(load.lam), dtype=int)
+    for u, (lam, s) in enumerate(zip(load.lam, load.mean_service)):
+        if lam > 0 and s > 0 and np.isfinite(s):
+            out[u] = mmc_least_servers(lam, 1.0 / s, load.allowance, share)
+    return out
+
+
+def sqrt_staffing(load: UnitLoad, share: float) -> np.ndarray:
+    """Square-root staffing per unit: ceil(a + beta sqrt(a)), beta from P(wait) = 1 - share."""
+    beta = halfin_whitt_beta(1.0 - share)
+    a = np.where(np.isfinite(load.mean_service), load.lam * np.nan_to_num(load.mean_service), 0.0)
+    return np.where(a > 0, np.ceil(a + beta * np.sqrt(a) - 1e-9), 0).astype(int)
+
+
+# ------------------------------------------------------------------ searches
+
+@dataclass
+class TuneResult:
+    key: str
+    value: float | int
+    per: str | None
+    allocation: list[int] | None
+    evaluation: Evaluation
+    runs_used: int
+    analytic: int | None
+    sqrt_rule: int | None
+    sqrt_rule_meets: bool | None
+    sqrt_allocation: list[int] | None
+    log: list[dict]
+
+
+def tune_single(tuner: Tuner, key: str, lo_bound: float, hi_bound: float, start: float | None,
+                resolution: float) -> tuple[float, Evaluation]:
+    """Least value of `key` in [lo_bound, hi_bound] meeting every target: bracket, then bisect."""
+    is_int = isinstance(tuner.scenario.get(key), int)
+    fmt = (lambda v: f"{key}={int(v)}") if is_int else (lambda v: f"{key}={v:.6g}")
+    rnd = (lambda v: int(round(v))) if is_int else float
+    x = rnd(min(max(start if start is not None else tuner.scenario.get(key), lo_bound), hi_bound))
+    evals: dict = {}
+
+    def ev(v):
+        if v not in evals:
+            evals[v] = tuner.evaluate({key: v}, fmt(v))
+        return evals[v]
+
+    lo = hi = None
+    if ev(x).unit_met():
+        hi = x
+        while True:                                   # walk down until a value fails
+            if hi <= lo_bound:
+                return hi, ev(hi)
+            y = rnd(max(lo_bound, min(hi - resolution, hi / 1.5)))
+            if y >= hi:
+                return hi, ev(hi)
+            if ev(y).unit_met():
+                hi = y
+            else:
+                lo = y
+                break
+    else:
+        lo = x
+        while True:                                   # walk up until a value passes
+            if lo >= hi_bound:
+                raise TuneError(f"the targets are not met even at {fmt(hi_bound)} (the upper bound): "
+                                f"raise --max, relax the targets, or vary another key")
+            y = rnd(min(hi_bound, max(lo + resolution, lo * 1.5)))
+            if ev(y).unit_met():
+                hi = y
+                break
+            lo = y
+    while hi - lo > resolution:
+        mid = rnd((lo + hi) / 2)
+        if mid in (lo, hi):
+            break
+        if ev(mid).unit_met():
+            hi = mid
+        else:
+            lo = mid
+    return hi, ev(hi)
+
+
+def tune_allocation(tuner: Tuner, key: str, start: np.ndarray, lo_bound: int, hi_bound: int,
+                    names: list[str]) -> tuple[np.ndarray, Evaluation]:
+    """Least staff per unit so that every unit meets every target: bisection in all units at once."""
+    role_key = key.split(".", 1)[1]
+    n = len(start)
+    x = np.clip(start.astype(int), lo_bound, hi_bound)
+    lo = np.full(n, lo_bound - 1)
+    hi = np.full(n, -1)                                   # -1: no passing value known yet
+
+    def ev(alloc):
+        return tuner.evaluate({"allocation.per": tuner.per, f"allocation.{role_key}": [int(v) for v in alloc],
+                               key: int(alloc.sum())}, f"total {int(alloc.sum())}")
+
+    while True:
+        e = ev(x)
+        ok = np.array([e.unit_met(u) for u in range(n)])
+        hi = np.where(ok, x, hi)
+        lo = np.where(ok, lo, np.maximum(lo, x))
+        stuck = (~ok) & (x >= hi_bound)
+        if stuck.any():
+            bad = [names[u] for u in np.flatnonzero(stuck)]
+            raise TuneError(f"{', '.join(bad[:5])} cannot meet the targets even with {hi_bound} staff "
+                            f"(the per-unit upper bound): raise --max or relax the targets")
+        settled = (hi >= 0) & (hi - lo <= 1)
+        if settled.all():
+            if ok.all() and (x == hi).all():
+                return x, e
+            x = hi.copy()                       # confirm the settled allocation in one run
+            continue
+        grow = hi < 0
+        nxt = np.where(grow, np.minimum(hi_bound, np.maximum(x + 1, np.ceil(x * 1.5).astype(int))),
+                       (lo + hi) // 2)
+        nxt = np.where(settled, hi, nxt)
+        nxt = np.where((~grow) & (~settled) & (nxt <= lo), lo + 1, nxt)
+        x = nxt.astype(int)
+
+
+def tune_fixed_total(tuner: Tuner, key: str, start: np.ndarray, total: int, lo_bound: int,
+                     names: list[str]) -> tuple[np.ndarray, Evaluation]:
+    """Allocation of a fixed total that maximises the worst unit's compliance (greedy moves)."""
+    from gridsim.city import apportion
+    role_key = key.split(".", 1)[1]
+    n = len(start)
+    weights = np.where(start > 0, start, 1).astype(float)
+    x = apportion(total, weights, lo_bound)
+
+    def ev(alloc):
+        return tuner.evaluate({"allocation.per": tuner.per, f"allocation.{role_key}": [int(v) for v in alloc],
+                               key: int(total)}, f"worst-unit search {int(alloc.min())}..{int(alloc.max())}")
+
+    best_e = ev(x)
+    step = max(1, total // (4 * n))
+    while step >= 1:
+        margins = np.array([best_e.margin(u) for u in range(n)])
+        worst = int(np.argmin(margins))
+        can_give = (x - step >= lo_bound) & (np.arange(n) != worst)
+        if not can_give.any():
+            step //= 2
+            continue
+        donor = int(np.argmax(np.where(can_give, margins, -np.inf)))
+        y = x.copy()
+        y[worst] += step
+        y[donor] -= step
+        try:
+            e = ev(y)
+        except TuneError:
+            break
+        if min(e.margin(u) for u in range(n)) > margins.min():
+            x, best_e = y, e
+        else:
+            step //= 2
+    return x, best_e
+
+
+def recommended_toml(scenario_ref: str | None, out_dir: Path, overrides: dict) -> str:
+    """A scenario file that extends the input and sets the recommended staffing."""
+    if scenario_ref is None:
+        parent = BUILTIN_NAME
+    else:
+        p = Path(scenario_ref)
+        parent = os.path.relpath(p.resolve(), out_dir.resolve()) if p.exists() else scenario_ref
+    nested: dict = {}
+    for dotted, value in overrides.items():
+        node = nested
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    head = f'# Recommended by `gridsim tune`: extends the input scenario, sets the staffing found.\nextends = "{parent}"\n\n'
+    return head + tomli_w.dumps(nested)
+
+
+def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target], key: str,
+             per: str | None = None, total: int | None = None, reps: int = 3, budget: int = 200,
+             workers: int = 1, lo_bound: float | None = None, hi_bound: float | None = None,
+             resolution: float | None = None, echo: Callable[[str], None] = print) -> TuneResult:
+    """The whole search: analytic start, simulation refinement, square-root rule comparison."""
+    try:
+        current = scenario.get(key)
+    except KeyError:
+        raise ScenarioError("--vary", key, "no such scenario key", "a numeric key, e.g. staff.fulltime_workers") from None
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise ScenarioError("--vary", key, "is not a number", "a numeric key, e.g. staff.fulltime_workers",
+                            current, True)
+    if per is not None and key not in STAFF_ROLES:
+        raise ScenarioError("--vary", key, f"--per {per} allocates staff", ", ".join(STAFF_ROLES), current, True)
+    if total is not None and per is None:
+        raise ScenarioError("--total", str(total), "a fixed total is shared among units", "use it with --per")
+    role = STAFF_ROLES.get(key)
+    names = (scenario_division_names(scenario) if per == "division"
+             else [f"sub-center {i}" for i in range(scenario["city"]["subcenters"])])
+    analytic = sqrt_total = None
+    start_alloc = sqrt_alloc = None
+    runs_pilot = 0
+    if role is not None:
+        unit = per or ("subcenter" if role == "police" else "workstation")
+        echo(f"pilot run at {key}={current} to measure each {unit}'s load ...")
+        load = measure_load(scenario, role, targets[0], unit)
+        runs_pilot = 1
+        est = erlang_estimate(load, targets[0].share)
+        sq = sqrt_staffing(load, targets[0].share)
+        analytic, sqrt_total = int(est.sum()), int(sq.sum())
+        start_alloc, sqrt_alloc = est, sq
+        echo(f"analytic start (Erlang C per {unit}, {load.allowance:.1f} min of the target left for "
+             f"queueing): {analytic}; square-root staffing rule: {sqrt_total}")
+    is_int = isinstance(current, int)
+    if resolution is None:
+        base = analytic if analytic else current
+        resolution = 1 if not is_int or base < 200 else max(1, round(0.01 * base))
+        if not is_int:
+            resolution = max(abs(base) * 0.01, 1e-9)
+    lo_b = 0 if lo_bound is None else lo_bound
+    with Tuner(scenario, targets, reps, budget, workers, per, echo) as tuner:
+        tuner.runs_used = runs_pilot
+        if per is None:
+            hi_b = hi_bound if hi_bound is not None else 10 * max(current, analytic or 0, 1)
+            value, ev = tune_single(tuner, key, lo_b, hi_b, analytic if analytic else current, resolution)
+            allocation = None
+            sqrt_meets = None
+            if sqrt_total is not None:
+                sqrt_meets = tuner.evaluate({key: sqrt_total}, f"sqrt rule {key}={sqrt_total}").unit_met()
+        else:
+            hi_b = int(hi_bound) if hi_bound is not None else int(10 * max(current, 1))
+            if total is None:
+                alloc, ev = tune_allocation(tuner, key, start_alloc, int(lo_b), hi_b, names)
+            else:
+                alloc, ev = tune_fixed_total(tuner, key, start_alloc, int(total), int(lo_b), names)
+            allocation = [int(v) for v in alloc]
+            value = int(sum(allocation))
+            se = tuner.evaluate({"allocation.per": per, f"allocation.{key.split('.', 1)[1]}": [int(v) for v in sqrt_alloc],
+                                 key: int(sqrt_alloc.sum())}, f"sqrt rule total {int(sqrt_alloc.sum())}")
+            sqrt_meets = all(se.unit_met(u) for u in range(len(sqrt_alloc)))
+        return TuneResult(key=key, value=value, per=per, allocation=allocation, evaluation=ev,
+                          runs_used=tuner.runs_used, analytic=analytic, sqrt_rule=sqrt_total,
+                          sqrt_rule_meets=sqrt_meets,
+                          sqrt_allocation=[int(v) for v in sqrt_alloc] if (per and sqrt_alloc is not None) else None,
+                          log=tuner.log)
+
+
+def scenario_division_names(scenario: Scenario) -> list[str]:
+    return [d.name for d in scenario.divisions]
+
+
+def result_overrides(result: TuneResult, extra: dict) -> dict:
+    """The keys the recommended scenario sets: the user's overrides plus the staffing found."""
+    out = dict(extra)
+    out[result.key] = result.value
+    if result.allocation is not None:
+        out["allocation.per"] = result.per
+        out[f"allocation.{result.key.split('.', 1)[1]}"] = result.allocation
+    return out
