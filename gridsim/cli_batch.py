@@ -1,0 +1,215 @@
+"""`gridsim batch`: run an experiment (variants x replications), resumably, and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+EPILOG_BATCH = """examples:
+  gridsim batch experiments/staffing_sweep.toml               # all cores, results/staffing_sweep/
+  gridsim batch experiments/buildout.toml --workers 1         # serially, in this process
+  gridsim batch experiments/surge.toml --dask local           # a local Dask cluster
+  gridsim batch experiments/surge.toml --dask tcp://10.0.0.5:8786   # a running Dask scheduler
+  gridsim batch experiments/staffing_sweep.toml --resume      # finish an interrupted batch
+  gridsim batch experiments/buildout.toml --keep-events --out results/buildout_events
+
+Re-running the same command skips the runs already committed to the store (a finished
+experiment does no work). Exit status: 0 all runs ok, 1 some run failed, 2 bad input.
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "batch", help="run an experiment: scenario variants x replications, in parallel, resumable",
+        description="Run every (variant, replication) of an experiment file, commit each finished run "
+                    "to results/NAME/, and print per variant the mean and 95%% CI of the kept metrics "
+                    "and the paired difference against the first (baseline) variant.",
+        epilog=EPILOG_BATCH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", help="experiment TOML file (e.g. experiments/staffing_sweep.toml)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: all cores; 1 = serially in this process); "
+                        "with --dask local, the number of Dask workers")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="run on Dask: 'local' starts a local cluster, tcp://host:8786 connects to a "
+                        "running scheduler (needs the dask extra)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="results directory (default: results/<experiment name>)")
+    p.add_argument("--resume", action="store_true",
+                   help="complete the missing runs of an existing store (what re-running does anyway)")
+    p.add_argument("--force", action="store_true",
+                   help="discard the runs already in the store (also those of a changed experiment file) "
+                        "and start again")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
+    p.add_argument("--keep-events", action="store_true",
+                   help="also write each run's events.parquet and summary.json under runs/<variant>/rep<r>/")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.set_defaults(func=cmd_batch)
+
+
+# ------------------------------------------------------------------------------ progress
+
+class BarReporter:
+    """A tqdm bar: runs done, failures, elapsed and ETA."""
+
+    def __init__(self):
+        self.bar = None
+        self.failed = 0
+
+    def start(self, exp, todo: int, done: int, executor) -> None:
+        from tqdm import tqdm
+        self.bar = tqdm(total=todo, unit="run", desc=exp.name, dynamic_ncols=True, file=sys.stderr,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs, "
+                                   "{postfix} [{elapsed}<{remaining}]")
+        self.bar.set_postfix_str("0 failed", refresh=False)
+
+    def advance(self, row: dict) -> None:
+        if row["status"] != "ok":
+            self.failed += 1
+            self.bar.write(f"run failed: {row['variant']} rep {row['replication']}: {row['error']}", file=sys.stderr)
+        self.bar.set_postfix_str(f"{self.failed} failed", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class LogReporter:
+    """One plain line per finished run, with failures and an ETA (for logs and --quiet)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.t0 = 0.0
+        self.todo = self.n = self.failed = 0
+
+    def start(self, exp, todo: int, done: int, executor) -> None:
+        self.t0, self.todo = time.monotonic(), todo
+
+    def advance(self, row: dict) -> None:
+        self.n += 1
+        self.failed += row["status"] != "ok"
+        elapsed = time.monotonic() - self.t0
+        eta = elapsed / self.n * (self.todo - self.n)
+        what = f"ok in {row['wall_s']:.1f} s" if row["status"] == "ok" else f"FAILED: {row['error']}"
+        print(f"[{self.n}/{self.todo}] {row['variant']} rep {row['replication']}: {what} "
+              f"({self.failed} failed, elapsed {_hms(elapsed)}, eta {_hms(eta)})", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _hms(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# ------------------------------------------------------------------------------ summary table
+
+def _is_share(metric: str) -> bool:
+    return metric.split(".")[-1] in ("share", "ci_low", "ci_high") or metric.startswith("util.")
+
+
+def _fmt(v: float, share: bool, signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if math.isinf(v):
+        return ("+" if signed and v > 0 else "") + ("inf" if v > 0 else "-inf")
+    if share:
+        return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}%"
+    mag = abs(v)
+    text = f"{v:,.0f}" if mag >= 1000 else f"{v:.1f}" if mag >= 100 else f"{v:.2f}" if mag >= 1 else f"{v:.3f}"
+    return ("+" + text) if signed and v >= 0 else text
+
+
+def _ci(lo: float, hi: float, share: bool, signed: bool = False) -> str:
+    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
+        return ""
+    return f"[{_fmt(lo, share, signed)}, {_fmt(hi, share, signed)}]"
+
+
+def format_summary(exp, summary) -> str:
+    """The summary as a text table: per metric, per variant the mean [95% CI] over replications and
+    the paired difference against the baseline [95% CI] (percentage points for shares)."""
+    width = max([len(v.name) for v in exp.variants] + [24]) + 2
+    lines = [f"{'metric / variant':{width}s} {'n':>3s} {'mean':>9s} {'95% CI':>21s}   "
+             f"{'vs ' + exp.baseline.name[:30]:>12s} {'95% CI':>21s}"]
+    for metric, part in summary.groupby("metric", sort=False):
+        share = _is_share(metric)
+        unit = "  (difference in percentage points)" if share else ""
+        lines.append(f"{metric}{unit}")
+        for r in part.itertuples(index=False):
+            diff = "(baseline)" if r.variant == exp.baseline.name else _fmt(r.diff, share, True)
+            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {_fmt(r.mean, share):>9s} "
+                         f"{_ci(r.ci_low, r.ci_high, share):>21s}   {diff:>12s} "
+                         f"{_ci(r.diff_ci_low, r.diff_ci_high, share, True):>21s}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ command
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from gridsim.cli import UsageError
+    from gridsim.executors import ExecutorError, ExecutorSetupError, make_executor
+    from gridsim.experiment import default_out_dir, load_experiment, run_batch
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be >= 1")
+    if args.resume and args.force:
+        raise UsageError("--resume and --force contradict each other: --force discards the runs --resume "
+                         "would complete")
+    if args.dask and args.dask != "local" and args.workers is not None:
+        raise UsageError("--workers applies to local processes or --dask local; the workers of a running "
+                         "Dask scheduler are its own")
+    exp = load_experiment(args.experiment)
+    try:
+        executor = make_executor(args.workers, args.dask)
+    except ExecutorSetupError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out) if args.out else default_out_dir(exp)
+    quiet = args.quiet or not sys.stderr.isatty()
+    print(f"{exp.name}: {len(exp.variants)} variant(s) x {exp.replications} replication(s) = {exp.n_runs} runs "
+          f"of {exp.days} day(s), seed {exp.seed}; store {out}/", flush=True)
+    reporter = LogReporter() if quiet else BarReporter()
+
+    class _Announce:     # say where the work goes only when there is work
+        def start(self, e, todo, done, ex):
+            print(f"running {todo} run(s) ({done} already in the store) {ex.describe()}", flush=True)
+            reporter.start(e, todo, done, ex)
+
+        def advance(self, row):
+            reporter.advance(row)
+
+        def close(self):
+            reporter.close()
+
+    try:
+        report = run_batch(exp, out, executor, force=args.force, keep_events=args.keep_events,
+                           retry_failed=args.retry_failed, reporter=_Announce())
+    except ExecutorSetupError as exc:
+        raise UsageError(str(exc)) from None
+    except ExecutorError as exc:
+        print(f"gridsim: error: {exc}", file=sys.stderr)
+        return 1
+    if report.ran == 0:
+        print(f"nothing to run: all {report.planned} runs are already in {report.store}/ "
+              f"(--force starts again{', --retry-failed re-runs the failed ones' if len(report.failed) else ''})")
+    print()
+    print(format_summary(exp, report.summary))
+    print()
+    ok = int((report.runs["status"] == "ok").sum()) if len(report.runs) else 0
+    print(f"{ok} of {report.planned} runs ok, {len(report.failed)} failed"
+          f"{f' ({report.ran} run now)' if report.ran else ''}")
+    if len(report.failed):
+        print("failed runs (see the error column of runs.parquet; --retry-failed runs them again):")
+        for r in report.failed.head(10).itertuples(index=False):
+            print(f"  {r.variant} rep {r.replication}: {r.error}")
+        if len(report.failed) > 10:
+            print(f"  ... and {len(report.failed) - 10} more")
+    if report.wrote_outputs:
+        print(f"wrote {report.store / 'runs.parquet'}")
+        print(f"wrote {report.store / 'summary.csv'}")
+    return 1 if len(report.failed) else 0
