@@ -197,18 +197,18 @@ class Dispatcher:
             left = ev["sup_left"]
             left[e] -= 1
             mx = ev["sup_max"]
-            if t_arr > mx[e]:
+            if t_arr > mx.get(e, -INF):
                 mx[e] = t_arr
             if left[e] == 0:
-                rec.t_support[e] = mx[e]
+                rec.t_support[e] = mx.pop(e)
         else:  # CORDON
             left = ev["cor_left"]
             left[e] -= 1
             mx = ev["cor_max"]
-            if t_arr > mx[e]:
+            if t_arr > mx.get(e, -INF):
                 mx[e] = t_arr
             if left[e] == 0:
-                rec.t_cordon[e] = mx[e]
+                rec.t_cordon[e] = mx.pop(e)
 
     def _account(self, role: int, t0: float, t1: float) -> None:
         lo = t0 if t0 > self.warm else self.warm
@@ -280,7 +280,7 @@ class Dispatcher:
         r = self.role[w]
         ox, oy = self.x[w], self.y[w]
         if kind == WORK and self.home[w] == g:
-            origin = ev["origin"][e]          # unbuilt workstation: sent out from farther away
+            origin = ev["grid_origin"][g]     # unbuilt workstation: sent out from farther away
             if origin is not None:
                 ox, oy = origin
         t_arr = t + math.hypot(x - ox, y - oy) * self.min_per_km[r]

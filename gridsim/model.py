@@ -150,35 +150,39 @@ class CityModel(mesa.Model):
             bar.close()
 
     def _start_110(self, e: int, t: float) -> None:
-        ev, st, disp = self.dispatcher.ev, self.static, self.dispatcher
-        s = ev["sc"][e]
+        disp = self.dispatcher
+        ev = disp.ev
+        g = ev["grid"][e]
+        s = ev["grid_sc"][g]
         x, y = ev["x"][e], ev["y"][e]
-        disp.police_request((P110, e, x, y, ev["service"][e], ev["prio"][e], t, s), t, (s,), disp.sc_nb[s])
+        cat = ev["cat"][e]
+        disp.police_request((P110, e, x, y, ev["service"][e], ev["cat_prio"][cat], t, s), t, (s,), disp.sc_nb[s])
         n_sup = ev["sup_left"][e]
-        if n_sup:
-            task = (SUPPORT, e, x, y, ev["support_service"][e], URGENT, t, s)
-            for _ in range(n_sup):
-                disp.police_request(task, t, disp.sc_all[s], ())
         n_cor = ev["cor_left"][e]
-        if n_cor:
-            cps = disp.div_cps[st["div_code"][e]]
-            cps = sorted(cps, key=lambda c: (disp.cp_x[c] - x) ** 2 + (disp.cp_y[c] - y) ** 2)[:n_cor]
-            ev["cor_left"][e] = len(cps)
-            hold = ev["cordon_hold"][e]
-            for c in cps:
-                cand = disp.cp_sc[c]
-                disp.police_request((CORDON, e, disp.cp_x[c], disp.cp_y[c], hold, URGENT, t, cand[0]), t, cand, ())
-        if ev["coresp"][e]:
-            disp.coresponse((CORESP, e, x, y, ev["service"][e], URGENT, t, ev["grid"][e]), t)
+        if n_sup or n_cor:
+            support_min, hold = ev["extra"][e]
+            for _ in range(n_sup):
+                disp.police_request((SUPPORT, e, x, y, support_min, URGENT, t, s), t, disp.sc_all[s], ())
+            if n_cor:
+                cps = disp.div_cps[ev["grid_div"][g]]
+                cps = sorted(cps, key=lambda c: (disp.cp_x[c] - x) ** 2 + (disp.cp_y[c] - y) ** 2)[:n_cor]
+                ev["cor_left"][e] = len(cps)
+                for c in cps:
+                    cand = disp.cp_sc[c]
+                    disp.police_request((CORDON, e, disp.cp_x[c], disp.cp_y[c], hold, URGENT, t, cand[0]), t, cand, ())
+        if ev["cat_coresp"][cat]:
+            disp.coresponse((CORESP, e, x, y, ev["service"][e], URGENT, t, g), t)
 
     def _start_work(self, e: int, t: float) -> None:
-        ev, disp = self.dispatcher.ev, self.dispatcher
-        task = (WORK, e, ev["x"][e], ev["y"][e], ev["service"][e], ev["prio"][e], t, ev["grid"][e])
+        disp = self.dispatcher
+        ev = disp.ev
+        task = (WORK, e, ev["x"][e], ev["y"][e], ev["service"][e], ev["cat_prio"][ev["cat"][e]], t, ev["grid"][e])
         disp.grid_request(task, t, disp.grid_roles, True, False)
 
     def _start_verify(self, e: int, t: float) -> None:
-        ev, disp = self.dispatcher.ev, self.dispatcher
-        task = (VERIFY, e, ev["x"][e], ev["y"][e], ev["verify_dur"][e], ev["prio"][e], t, ev["grid"][e])
+        disp = self.dispatcher
+        ev = disp.ev
+        task = (VERIFY, e, ev["x"][e], ev["y"][e], ev["verify_dur"][e], ev["cat_prio"][ev["cat"][e]], t, ev["grid"][e])
         disp.grid_request(task, t, disp.verify_roles, False, True)
 
     # ------------------------------------------------------------------ results
@@ -187,7 +191,8 @@ class CityModel(mesa.Model):
         return {"q_police": d.area_q_police, "q_grid": d.area_q_grid, "p110": d.area_p110}
 
     def events_frame(self) -> pd.DataFrame:
-        return to_frame(self.static["columns"], self.records, self.horizon_min)
+        cols = event_columns(self.spec, self.city, self.static, self.demand.category_names)
+        return to_frame(cols, self.records, self.horizon_min)
 
     def run_stats(self) -> dict:
         """Model-side measurements that the records cannot give: queues and utilisation."""
@@ -257,39 +262,34 @@ def _police_posts(city: City, roles, homes, rng: np.random.Generator) -> np.ndar
 
 def _as_array(values, code: str) -> array:
     out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype={"d": np.float64, "l": np.int64, "b": np.int8}[code]).tobytes())
+    dtype = {"d": np.float64, "f": np.float32, "l": np.int64, "i": np.int32, "h": np.int16, "b": np.int8}[code]
+    out.frombytes(np.ascontiguousarray(values, dtype=dtype).tobytes())
     return out
 
 
 def _event_inputs(spec: Scenario, city: City, d: Demand, streams) -> tuple[dict, dict]:
     """Per-event attributes drawn up front, per source stream: delays, service times, needs.
 
-    Returns (static, ev): `static` holds numpy columns for the records table and t_ready;
-    `ev` holds compact lists/arrays the event loop reads by event id.
+    Returns (static, ev): `static` holds compact numpy columns (the records table derives the
+    rest from the city at the end); `ev` holds what the event loop reads by event id, as
+    `array.array` (8 or 4 bytes a value) and per-category / per-grid lookup lists.
     """
     n = len(d)
     cats = spec["categories"]
     names = d.category_names
-    prio_of = np.array([0 if cats[c]["priority"] == "urgent" else 1 for c in names], dtype=np.int8)
     sup_p = np.array([cats[c]["support_prob"] for c in names])
     sup_n = np.array([cats[c]["support_units"] for c in names])
     cor_p = np.array([cats[c]["cordon_prob"] for c in names])
     cor_n = np.array([cats[c]["cordon_points"] for c in names])
-    coresp = np.array([cats[c]["grid_coresponse"] for c in names])
-    close_h = np.array([cats[c]["close_deadline_h"] for c in names])
     lc, pol = spec["lifecycle"], spec["police"]
 
-    nan = np.full(n, np.nan)
     t_ready = d.t_call.copy()
-    service, turnout = nan.copy(), np.zeros(n)
-    support_service, cordon_hold = np.zeros(n), np.zeros(n)
-    report_back, verify_dur, close_delay = np.zeros(n), np.zeros(n), np.zeros(n)
+    service, turnout = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    report_back, verify_dur, close_delay = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     needs_sup, needs_cor = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int8)
-    ws = city.grid_ws[d.grid]
-    sc = city.grid_sc[d.grid]
-    ws_built = city.ws_status[ws] == BUILT
-    sc_built = city.sc_status[sc] == BUILT
-    level = np.full(n, "police", dtype=object)
+    extra: dict[int, tuple[float, float]] = {}
+    ws_built = city.ws_status[city.grid_ws] == BUILT          # per grid
+    sc_built = city.sc_status[city.grid_sc] == BUILT
 
     for code, source in enumerate(SOURCES):
         idx = np.flatnonzero(d.source == code)
@@ -304,8 +304,10 @@ def _event_inputs(spec: Scenario, city: City, d: Demand, streams) -> tuple[dict,
             turnout[idx] = sample(rng, pol["turnout"], m)
             needs_sup[idx] = np.where(rng.random(m) < sup_p[cat], sup_n[cat], 0)
             needs_cor[idx] = np.where(rng.random(m) < cor_p[cat], cor_n[cat], 0)
-            support_service[idx] = sample(rng, pol["support_onscene"], m)
-            cordon_hold[idx] = sample(rng, pol["cordon_hold"], m)
+            sup_s = sample(rng, pol["support_onscene"], m)
+            hold = sample(rng, pol["cordon_hold"], m)
+            for j in np.flatnonzero((needs_sup[idx] > 0) | (needs_cor[idx] > 0)).tolist():
+                extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]))
             continue
         # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
         reg = sample(rng, lc["register"] if source == "12345" else lc["register_patrol"], m)
@@ -314,7 +316,7 @@ def _event_inputs(spec: Scenario, city: City, d: Demand, streams) -> tuple[dict,
         hop_grid = sample(rng, lc["hop_grid"], m)
         x_sc = sample(rng, lc["unbuilt_subcenter_extra"], m)
         x_ws = sample(rng, lc["unbuilt_workstation_extra"], m)
-        wsb, scb = ws_built[idx], sc_built[idx]
+        wsb, scb = ws_built[d.grid[idx]], sc_built[d.grid[idx]]
         if source == "12345":
             delay = reg + hop_sc + np.where(scb, 0.0, x_sc) + np.where(wsb, hop_ws, x_ws) + hop_grid
         else:   # a patrol report starts at the workstation; without one it goes to the sub-center
@@ -323,56 +325,65 @@ def _event_inputs(spec: Scenario, city: City, d: Demand, streams) -> tuple[dict,
         report_back[idx] = sample(rng, lc["report_back"], m)
         verify_dur[idx] = sample(rng, lc["verify_onsite"], m)
         close_delay[idx] = sample(rng, lc["close"], m)
-        level[idx] = np.where(wsb, "workstation", np.where(scb, "subcenter", "division"))
 
-    is_wo = d.source != 0
-    urgent = prio_of[d.category] == 0
-    dl = spec["deadlines"]
-    deadline_rd = np.where(is_wo, np.where(urgent, dl["register_dispatch_urgent_min"], dl["register_dispatch_routine_min"]), np.nan)
-    deadline_v = np.where(is_wo, np.where(city.grid_urban[d.grid], dl["verify_urban_min"], dl["verify_rural_min"]), np.nan)
-    if not spec["dispatch"]["verify_work_orders"]:
-        deadline_v[:] = np.nan
-    deadline_c = np.where(is_wo, close_h[d.category] * 60.0, np.nan)
-
-    # travel origin of a work order's own-grid responder when its workstation is not built
-    origin: list = [None] * n
-    up = np.flatnonzero(is_wo & ~ws_built[np.arange(n)])
-    div = city.grid_div[d.grid]
-    for e in up.tolist():
-        if sc_built[e]:
-            origin[e] = (float(city.sc_x[sc[e]]), float(city.sc_y[sc[e]]))
-        else:
-            origin[e] = (float(city.div_x[div[e]]), float(city.div_y[div[e]]))
-
-    columns = {
-        "event_id": np.arange(n, dtype=np.int64),
-        "source": pd.Categorical.from_codes(d.source, categories=list(SOURCES)),
-        "category": pd.Categorical.from_codes(d.category, categories=names),
-        "priority": pd.Categorical.from_codes(prio_of[d.category], categories=["urgent", "routine"]),
-        "grid_id": d.grid.astype(np.int32),
-        "workstation_id": ws.astype(np.int32),
-        "subcenter_id": sc.astype(np.int32),
-        "division": pd.Categorical.from_codes(div, categories=city.division_names),
-        "urban": city.grid_urban[d.grid],
-        "handled_level": pd.Categorical(level, categories=["police", "workstation", "subcenter", "division"]),
-        "t_call": d.t_call,
-        "t_ready": t_ready,
-        "needs_support": needs_sup,
-        "needs_cordon": needs_cor,
-        "deadline_register_dispatch_min": deadline_rd,
-        "deadline_verify_min": deadline_v,
-        "deadline_close_min": deadline_c,
-    }
+    # travel origin of a work order's own-grid responder when its workstation is not built:
+    # the sub-center office, or the division centre when that is not built either
+    grid_origin: list = [None] * city.n_grids
+    for g in np.flatnonzero(~ws_built).tolist():
+        s_, dv = city.grid_sc[g], city.grid_div[g]
+        grid_origin[g] = ((float(city.sc_x[s_]), float(city.sc_y[s_])) if sc_built[g]
+                          else (float(city.div_x[dv]), float(city.div_y[dv])))
+    static = {"t_call": d.t_call, "t_ready": t_ready, "grid": d.grid, "category": d.category,
+              "source": d.source, "needs_support": needs_sup, "needs_cordon": needs_cor}
     ev = {
-        "sc": _as_array(sc, "l"), "grid": _as_array(d.grid, "l"), "x": _as_array(d.x, "d"), "y": _as_array(d.y, "d"),
-        "prio": _as_array(prio_of[d.category], "b"), "service": _as_array(service, "d"),
-        "turnout": _as_array(turnout, "d"), "support_service": _as_array(support_service, "d"),
-        "cordon_hold": _as_array(cordon_hold, "d"), "report_back": _as_array(report_back, "d"),
-        "verify_dur": _as_array(verify_dur, "d"), "close_delay": _as_array(close_delay, "d"),
+        "grid": _as_array(d.grid, "i"), "cat": _as_array(d.category, "h"),
+        "x": _as_array(d.x, "d"), "y": _as_array(d.y, "d"),
+        "service": _as_array(service, "f"), "turnout": _as_array(turnout, "f"),
+        "report_back": _as_array(report_back, "f"), "verify_dur": _as_array(verify_dur, "f"),
+        "close_delay": _as_array(close_delay, "f"),
         "sup_left": _as_array(needs_sup, "b"), "cor_left": _as_array(needs_cor, "b"),
-        "sup_max": _as_array(np.full(n, -np.inf), "d"), "cor_max": _as_array(np.full(n, -np.inf), "d"),
-        "coresp": _as_array(coresp[d.category] & (d.source == 0), "b"),
-        "origin": origin,
+        "extra": extra, "sup_max": {}, "cor_max": {},
+        "cat_prio": [0 if cats[c]["priority"] == "urgent" else 1 for c in names],
+        "cat_coresp": [bool(cats[c]["grid_coresponse"]) and cats[c]["source"] == "110" for c in names],
+        "grid_sc": city.grid_sc.tolist(), "grid_div": city.grid_div.tolist(), "grid_origin": grid_origin,
     }
-    static = {"t_ready": t_ready, "div_code": _as_array(div, "l"), "columns": columns}
     return static, ev
+
+
+def event_columns(spec: Scenario, city: City, static: dict, category_names: list[str]) -> dict:
+    """The per-event columns of the records table that follow from the event's grid and category."""
+    cats = spec["categories"]
+    g, c, src = static["grid"], static["category"], static["source"]
+    prio_of = np.array([0 if cats[k]["priority"] == "urgent" else 1 for k in category_names], dtype=np.int8)
+    close_h = np.array([cats[k]["close_deadline_h"] for k in category_names])
+    ws_built = city.ws_status[city.grid_ws] == BUILT
+    sc_built = city.sc_status[city.grid_sc] == BUILT
+    level_of_grid = np.where(ws_built, 1, np.where(sc_built, 2, 3)).astype(np.int8)
+    is_wo = src != 0
+    urgent = prio_of[c] == 0
+    dl = spec["deadlines"]
+    nan = np.nan
+    deadline_v = np.where(is_wo, np.where(city.grid_urban[g], dl["verify_urban_min"], dl["verify_rural_min"]), nan)
+    if not spec["dispatch"]["verify_work_orders"]:
+        deadline_v[:] = nan
+    return {
+        "event_id": np.arange(len(g), dtype=np.int64),
+        "source": pd.Categorical.from_codes(src, categories=list(SOURCES)),
+        "category": pd.Categorical.from_codes(c, categories=category_names),
+        "priority": pd.Categorical.from_codes(prio_of[c], categories=["urgent", "routine"]),
+        "grid_id": g.astype(np.int32),
+        "workstation_id": city.grid_ws[g].astype(np.int32),
+        "subcenter_id": city.grid_sc[g].astype(np.int32),
+        "division": pd.Categorical.from_codes(city.grid_div[g], categories=city.division_names),
+        "urban": city.grid_urban[g],
+        "handled_level": pd.Categorical.from_codes(np.where(is_wo, level_of_grid[g], 0),
+                                                   categories=["police", "workstation", "subcenter", "division"]),
+        "t_call": static["t_call"],
+        "t_ready": static["t_ready"],
+        "needs_support": static["needs_support"],
+        "needs_cordon": static["needs_cordon"],
+        "deadline_register_dispatch_min": np.where(is_wo, np.where(urgent, dl["register_dispatch_urgent_min"],
+                                                                    dl["register_dispatch_routine_min"]), nan),
+        "deadline_verify_min": deadline_v,
+        "deadline_close_min": np.where(is_wo, close_h[c] * 60.0, nan),
+    }
