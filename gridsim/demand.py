@@ -113,6 +113,27 @@ def _categories(rng, scenario: Scenario, source: str, n: int, names: list[str]) 
     return idx[_pick(rng, shares, n)]
 
 
+def _skew_placement(rng, scenario: Scenario, city: City, g: np.ndarray, cat: np.ndarray,
+                    names: list[str]) -> np.ndarray:
+    """Categories with urban_weight != 1 are re-placed with weights population x urban_weight
+    (urban grids) so they lean urban (> 1) or rural (< 1); the category mix is unchanged.
+    Events keep their division (a surge stays where it struck)."""
+    g = g.copy()
+    for c in np.unique(cat):
+        w_urban = scenario["categories"][names[c]]["urban_weight"]
+        if w_urban == 1.0:
+            continue
+        sel = np.flatnonzero(cat == c)
+        weights = city.grid_population * np.where(city.grid_urban, w_urban, 1.0)
+        divs = city.grid_div[g[sel]]
+        for d in np.unique(divs):
+            members = np.flatnonzero(city.grid_div == d)
+            rows = sel[divs == d]
+            if weights[members].sum() > 0:
+                g[rows] = members[_pick(rng, weights[members], len(rows))]
+    return g
+
+
 def _patrol_reports(rng, scenario: Scenario, city: City, horizon_min: float):
     """Reports found by on-duty grid workers: rate per worker-hour x workers on duty."""
     rates = scenario["demand"]["patrol_reports_per_hour"]
@@ -158,8 +179,9 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
 
     rng = streams["demand_110"]
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", dm["police_per_day"], hours), "110")
-    parts.append((t, g, np.full(len(t), 0), _categories(rng, scenario, "110", len(t), names),
-                  *_place(rng, scenario, city, g)))
+    cat = _categories(rng, scenario, "110", len(t), names)
+    g = _skew_placement(rng, scenario, city, g, cat, names)
+    parts.append((t, g, np.full(len(t), 0), cat, *_place(rng, scenario, city, g)))
 
     rng = streams["demand_12345"]
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm["hotline_per_day"], hours), "12345")
@@ -167,8 +189,9 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     fc_per_hour = np.bincount((t[first] // 60).astype(int), minlength=hours)[:hours]
     hotline_calls = len(t)
     t, g = t[~first], g[~first]
-    parts.append((t, g, np.full(len(t), 1), _categories(rng, scenario, "12345", len(t), names),
-                  *_place(rng, scenario, city, g)))
+    cat = _categories(rng, scenario, "12345", len(t), names)
+    g = _skew_placement(rng, scenario, city, g, cat, names)
+    parts.append((t, g, np.full(len(t), 1), cat, *_place(rng, scenario, city, g)))
 
     rng = streams["demand_grid"]
     t, g = _patrol_reports(rng, scenario, city, horizon_min)

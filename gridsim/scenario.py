@@ -443,7 +443,7 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("categories.*.priority", lambda v: v in PRIORITIES, "'urgent' or 'routine'"),
         ("categories.*.support_prob", *prob), ("categories.*.cordon_prob", *prob),
         ("categories.*.support_units", *nonneg), ("categories.*.cordon_points", *nonneg),
-        ("categories.*.close_deadline_h", *pos),
+        ("categories.*.close_deadline_h", *pos), ("categories.*.urban_weight", *nonneg),
         ("allocation.per", lambda v: v in ("none", "division", "subcenter"), "'none', 'division' or 'subcenter'"),
         ("allocation.fulltime_workers", *counts), ("allocation.grid_leaders", *counts),
         ("allocation.parttime_workers", *counts), ("allocation.police_units", *counts),

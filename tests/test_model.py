@@ -204,3 +204,21 @@ def test_model_is_garbage_collected():
     del m
     gc.collect()
     assert ref() is None
+
+
+def test_category_can_lean_urban_without_changing_the_mix():
+    s0 = load_scenario()
+    s1 = load_scenario(None, ["categories.crime.urban_weight=4.0", "categories.traffic.urban_weight=0.25"])
+    city = build_city(s0)
+    d0 = generate_demand(s0, city, run_streams(2018, 0), 3 * 1440)
+    d1 = generate_demand(s1, city, run_streams(2018, 0), 3 * 1440)
+    names = d0.category_names
+    assert np.array_equal(d0.category, d1.category)          # same mix, same events
+    for cat, lean in (("crime", 1), ("traffic", -1), ("police_help", 0)):
+        c = names.index(cat)
+        u0 = city.grid_urban[d0.grid[d0.category == c]].mean()
+        u1 = city.grid_urban[d1.grid[d1.category == c]].mean()
+        if lean == 0:
+            assert u1 == u0
+        else:
+            assert (u1 - u0) * lean > 0.05, (cat, u0, u1)

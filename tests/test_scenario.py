@@ -48,7 +48,7 @@ def test_every_default_says_source_or_assumption():
                    "hourly", "source", "share", "priority", "support_prob", "support_units",
                    "cordon_prob", "cordon_points", "grid_coresponse", "close_deadline_h",
                    "fulltime", "leader", "parttime", "enabled", "duration_hours", "divisions",
-                   "sources", "start_hour", "seed", "mode", "police", "weekday_hours"):
+                   "sources", "start_hour", "urban_weight", "seed", "mode", "police", "weekday_hours"):
             continue   # fields of documented tables (the table's comment block cites them)
         assert block_ok or "source" in line.lower() or "assumption" in line.lower(), line
 
@@ -74,6 +74,7 @@ def test_new_category_can_be_added(tmp_path):
         [categories.fireworks]
         source = "110"
         share = 0.001
+        urban_weight = 1.0
         priority = "urgent"
         support_prob = 0.0
         support_units = 0
@@ -130,7 +131,7 @@ BAD = [
     ("extends = 'suzhou_2018'\n[run\ndays = 3\n", [], ["not valid TOML"]),
     ("extends = 'suzhou_2018'\n[staff]\nfulltime_workers = 9316.5\n", [], ["staff.fulltime_workers = 9316.5", "wrong type"]),
     ("extends = 'suzhou_2018'\n[city]\ndivisions_file = 'nowhere.csv'\n", [], ["city.divisions_file", "not found"]),
-    ("extends = 'suzhou_2018'\n[categories.newcat]\nsource = '110'\nshare = 0.0\n", [], ["categories.newcat", "missing key 'priority'"]),
+    ("extends = 'suzhou_2018'\n[categories.newcat]\nsource = '110'\nshare = 0.0\n", [], ["categories.newcat", "missing key 'urban_weight'"]),
 ]
 
 
