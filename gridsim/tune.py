@@ -332,9 +332,14 @@ def tune_allocation(tuner: Tuner, key: str, start: np.ndarray, lo_bound: int, hi
     lo = np.full(n, lo_bound - 1)
     hi = np.full(n, -1)                                   # -1: no passing value known yet
 
+    seen: dict = {}
+
     def ev(alloc):
-        return tuner.evaluate({"allocation.per": tuner.per, f"allocation.{role_key}": [int(v) for v in alloc],
-                               key: int(alloc.sum())}, f"total {int(alloc.sum())}")
+        k = tuple(int(v) for v in alloc)
+        if k not in seen:
+            seen[k] = tuner.evaluate({"allocation.per": tuner.per, f"allocation.{role_key}": list(k),
+                                      key: int(sum(k))}, f"total {int(sum(k))}")
+        return seen[k]
 
     while True:
         e = ev(x)
@@ -353,8 +358,11 @@ def tune_allocation(tuner: Tuner, key: str, start: np.ndarray, lo_bound: int, hi
             x = hi.copy()                       # confirm the settled allocation in one run
             continue
         grow = hi < 0
+        # a passing value with no failing one below yet: step down a little (the analytic start is
+        # usually close), otherwise bisect
+        down = np.maximum(lo_bound, hi - np.maximum(1, hi // 5))
         nxt = np.where(grow, np.minimum(hi_bound, np.maximum(x + 1, np.ceil(x * 1.5).astype(int))),
-                       (lo + hi) // 2)
+                       np.where(lo < lo_bound, down, (lo + hi) // 2))
         nxt = np.where(settled, hi, nxt)
         nxt = np.where((~grow) & (~settled) & (nxt <= lo), lo + 1, nxt)
         x = nxt.astype(int)
