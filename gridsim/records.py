@@ -72,36 +72,33 @@ class EventRecords:
         return np.frombuffer(getattr(self, col), dtype=np.float64)
 
 
-def _role_column(codes: array) -> pd.Categorical:
-    arr = np.frombuffer(codes, dtype=np.int8).astype(np.int16)
-    names = [""] + ROLE_NAMES
-    return pd.Categorical.from_codes(arr + 1, categories=names)
+def _role_column(codes: array, present: np.ndarray) -> pd.Categorical:
+    """Role codes -> categorical names; '' where the stage did not happen within the run."""
+    arr = np.frombuffer(codes, dtype=np.int8).astype(np.int8) + 1
+    arr[~present] = 0
+    return pd.Categorical.from_codes(arr, categories=[""] + ROLE_NAMES)
 
 
 def to_frame(static: dict, rec: EventRecords, horizon_min: float) -> pd.DataFrame:
     """The events table: static per-event columns (from demand) plus the loop's stage times.
 
     Stage times after the horizon did not happen within the run: they become NaN and the event
-    is marked open.
+    is marked open. The columns are assembled without copies (the record buffers are masked in
+    place), which matters for year-long runs with millions of rows.
     """
-    df = pd.DataFrame(static, copy=True)
-    df.loc[df["t_ready"] > horizon_min, "t_ready"] = NAN
+    cols = dict(static)
+    t_ready = np.asarray(cols["t_ready"])
+    t_ready[t_ready > horizon_min] = NAN
     for col in TIME_COLUMNS:
-        t = rec.time_array(col).copy()
+        t = rec.time_array(col)
         t[t > horizon_min] = NAN
-        df[col] = t
-    df["responder_role"] = _role_column(rec.responder_role)
-    df.loc[df["t_dispatch"].isna(), "responder_role"] = ""
-    df["responder_borrowed"] = np.frombuffer(rec.responder_borrowed, dtype=np.int8).astype(bool) & df["t_dispatch"].notna()
-    df["coresponder_role"] = _role_column(rec.coresponder_role)
-    df.loc[df["t_coarrive"].isna(), "coresponder_role"] = ""
-    df["open"] = df["t_close"].isna()
-    order = ["event_id", "source", "category", "priority", "grid_id", "workstation_id", "subcenter_id",
-             "division", "urban", "handled_level", "t_call", "t_ready"] + TIME_COLUMNS[:-1] + \
-            ["t_coarrive", "needs_support", "needs_cordon", "responder_role", "responder_borrowed",
-             "coresponder_role", "deadline_register_dispatch_min", "deadline_verify_min",
-             "deadline_close_min", "open"]
-    return df[order]
+        cols[col] = t
+    dispatched = ~np.isnan(cols["t_dispatch"])
+    cols["responder_role"] = _role_column(rec.responder_role, dispatched)
+    cols["responder_borrowed"] = np.frombuffer(rec.responder_borrowed, dtype=np.int8).astype(bool) & dispatched
+    cols["coresponder_role"] = _role_column(rec.coresponder_role, ~np.isnan(cols["t_coarrive"]))
+    cols["open"] = np.isnan(cols["t_close"])
+    return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
