@@ -18,7 +18,7 @@ EPILOG_CITY = """examples:
 
 
 # Modules that add subcommands: each has `register(subparsers)` (keeps this file thin).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("gridsim.cli_tune", "gridsim.cli_batch")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("gridsim.cli_tune", "gridsim.cli_batch", "gridsim.cli_plots")
 
 
 class UsageError(Exception):

@@ -1,0 +1,625 @@
+"""`gridsim report DIR`: one self-contained HTML file for a run or an experiment directory.
+
+The report embeds every figure that applies (base64 PNG), the summary tables, and the
+scenario's parameters with their sources: the resolved scenario, and for each key the comment
+(`source: ...` / `assumption: ...`) of the file that set it (the scenario file named in
+summary.json when it still exists, else the built-in `suzhou_2018.toml`). No scripts, no
+stylesheets or images from elsewhere: it opens from disk in any browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import math
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from gridsim import __version__
+from gridsim.metrics import stage_table_by
+from gridsim.plots import (ALL_STAGES, CAPTIONS, ROLE_LABEL, STAGE_TITLE, TARGET_KEY, TARGET_STAGES,
+                           ExperimentData, NotApplicable, RunData, kinds_for, load_results, make_figure)
+from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
+
+FIGURE_TITLES = {
+    "ecdf": "Time to each target stage",
+    "hist": "On-scene time by category",
+    "divisions": "Targets by division",
+    "hourly": "By hour of day",
+    "map": "Map",
+    "staffing": "Targets against the swept factor",
+    "utilisation": "Utilisation by role",
+}
+
+
+# ============================================================================== scenario notes
+
+def _comment_split(line: str) -> tuple[str, str]:
+    """(code, comment) of a TOML line: the first '#' outside a string starts the comment."""
+    quote = None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            return line[:i].rstrip(), line[i + 1:].strip()
+        i += 1
+    return line.rstrip(), ""
+
+
+def _key_path(text: str) -> str:
+    parts = []
+    for p in text.split("."):
+        p = p.strip()
+        if len(p) >= 2 and p[0] == p[-1] and p[0] in "\"'":
+            p = p[1:-1]
+        parts.append(p)
+    return ".".join(parts)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_notes(text: str) -> tuple[dict[str, str], dict[str, str], str, frozenset]:
+    """(inline comment per dotted key or section, block comment above a key or section, file header,
+    the section headers present)."""
+    inline: dict[str, str] = {}
+    block: dict[str, str] = {}
+    header = ""
+    pending: list[str] = []
+    section = ""
+    seen_code = False
+    depth = 0
+    headers = set()
+    for raw in text.splitlines():
+        line = raw.strip()
+        if depth > 0:                   # continuation of a multi-line array
+            code, _ = _comment_split(line)
+            depth += code.count("[") - code.count("]")
+            continue
+        if not line:
+            if pending and not seen_code and not header:
+                header = " ".join(pending)
+            pending = []
+            continue
+        if line.startswith("#"):
+            pending.append(line.lstrip("#").strip())
+            continue
+        code, comment = _comment_split(line)
+        seen_code = True
+        if code.startswith("["):
+            section = _key_path(code.strip("[] "))
+            headers.add(section)
+            key = section
+        elif "=" in code:
+            k, _, v = code.partition("=")
+            key = f"{section}.{_key_path(k)}" if section else _key_path(k)
+            depth = max(0, v.count("[") - v.count("]"))
+        else:
+            pending = []
+            continue
+        if comment:
+            inline[key] = comment
+        if pending:
+            block[key] = " ".join(pending)
+        pending = []
+    return inline, block, header, frozenset(headers)
+
+
+def _read(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def scenario_notes(path: str | Path) -> dict[str, str]:
+    """Inline comments of a scenario file by dotted key (and by section for section headers)."""
+    return dict(_parse_notes(_read(Path(path)))[0])
+
+
+def scenario_block_notes(path: str | Path) -> dict[str, str]:
+    """Comment blocks above keys or sections, by dotted key / section."""
+    return dict(_parse_notes(_read(Path(path)))[1])
+
+
+def _label_path(label: str) -> Path | None:
+    """A scenario origin label ('<builtin>/x.toml', a path, '--set') as a readable file, or None."""
+    if label.startswith("<builtin>/"):
+        return builtin_path(Path(label).stem)
+    p = Path(label.split(" [")[0])
+    return p if p.is_file() else None
+
+
+def _display_file(file: Path | None, label: str) -> str:
+    if file is not None and file.resolve() == builtin_path(file.stem).resolve():
+        return f"built-in {file.name}"
+    if label.startswith("<builtin>/"):
+        return f"built-in {Path(label).name}"
+    return label
+
+
+def _kind(note: str) -> str:
+    n = note.lower().replace("not assumption", "")
+    if "source" in n and "assumption" in n:
+        return "source + assumption"
+    if "source" in n:
+        return "source"
+    if "assumption" in n:
+        return "assumption"
+    return ""
+
+
+def _leaves(d: dict, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def _original_ref(ref: str | None, base_dir: Path | None = None) -> Path | None:
+    """The scenario file a run or experiment started from, if it can still be found."""
+    if not ref:
+        return builtin_path()
+    if ref.startswith("<builtin>/"):
+        return builtin_path(Path(ref).stem)
+    candidates = [Path(ref)]
+    if base_dir is not None:
+        candidates.append(base_dir / ref)
+    if "/" not in ref and not ref.endswith(".toml"):
+        candidates.append(builtin_path(ref))
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+def parameter_rows(scenario: Scenario, original: Path | None, override_label: str) -> list[dict]:
+    """One row per resolved key: section, key, value, where it was set, note and its kind.
+
+    Where a key was set comes from loading the original scenario file again: the file of the
+    `extends` chain that set it, or `override_label` when the resolved value differs from the
+    file's (a --set / --days / --seed, or an experiment's [set] / variant). Notes are that file's
+    comment for the key, falling back to the built-in scenario's comment (marked so).
+    """
+    orig: Scenario | None = None
+    if original is not None:
+        try:
+            orig = load_scenario(original)
+        except Exception:
+            orig = None
+    builtin = builtin_path()
+    b_inline, b_block, _, b_headers = _parse_notes(_read(builtin))
+    rows = []
+    for key, value in _leaves(scenario.data):
+        if key in ("extends",):
+            continue
+        set_in, file = "resolved scenario", None
+        if orig is not None:
+            try:
+                ov = orig.get(key)
+                same = ov == value
+            except (KeyError, TypeError):
+                same = False
+            if same:
+                label = orig.origin.get(key, str(original))
+                file = _label_path(label) or (Path(original) if Path(original).is_file() else None)
+                set_in = _display_file(file, label)
+            else:
+                set_in = override_label
+        note, note_from = "", ""
+        if file is not None:
+            inline = _parse_notes(_read(file))[0]
+            note = inline.get(key, "")
+            if note:
+                note_from = ""
+        if not note:
+            note = b_inline.get(key, "")
+            if note and (file is None or file.resolve() != builtin.resolve()):
+                note_from = "built-in note"
+        section = key.split(".")[0] if "." in key else ""
+        sub = key.rsplit(".", 1)[0] if key.count(".") >= 2 else ""
+        context = ""
+        if section:
+            context = b_block.get(section, "")
+            if not context and section not in b_headers:    # only sub-tables: the first one's block
+                context = next((v for k, v in b_block.items() if k.startswith(section + ".") and k.count(".") == 1), "")
+        table_note = " ".join(x for x in (b_block.get(sub, ""), b_inline.get(sub, "")) if x) if sub else ""
+        if context and table_note.startswith(context):
+            table_note = table_note[len(context):].strip()
+        kind, inherited = _kind(note), False
+        if not kind:
+            kind = _kind(table_note) or _kind(context)
+            inherited = bool(kind)
+        rows.append({"section": section, "table": sub, "key": key, "value": value, "set_in": set_in,
+                     "note": note, "note_from": note_from, "kind": kind, "kind_inherited": inherited,
+                     "section_note": context, "table_note": table_note})
+    return rows
+
+
+# ============================================================================== html pieces
+
+CSS = """
+body{font:14px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;color:#1d1d1d;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:18px 28px 60px}
+h1{font-size:24px;margin:6px 0 4px}h2{font-size:19px;margin:34px 0 8px;border-bottom:2px solid #e5e5e5;padding-bottom:4px}
+h3{font-size:15px;margin:20px 0 6px}
+.meta{color:#555;margin:0 0 10px}
+nav{background:#f6f7f9;border:1px solid #e3e5e8;border-radius:6px;padding:8px 14px;margin:12px 0}
+nav a{margin-right:14px;color:#1f4e9c;text-decoration:none}
+table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}
+th,td{border-bottom:1px solid #e6e6e6;padding:3px 9px;text-align:right;vertical-align:top}
+th{background:#f3f4f6;font-weight:600}
+td.l,th.l{text-align:left}
+tr:hover td{background:#fafbfc}
+.wide{overflow-x:auto}
+figure{margin:18px 0 26px}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#444;font-size:13px;margin-top:4px;max-width:1000px}
+pre{background:#f6f7f9;border:1px solid #e3e5e8;padding:10px;overflow-x:auto;font-size:12px}
+.kind-source{color:#1b6e2a;font-weight:600}.kind-assumption{color:#9a5b00;font-weight:600}
+.muted{color:#777}.bad{color:#b3261e;font-weight:600}
+td.note{text-align:left;max-width:560px}
+details summary{cursor:pointer;color:#1f4e9c}
+"""
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _pct(v: Any, digits: int = 1) -> str:
+    v = _num(v)
+    return "-" if not np.isfinite(v) else f"{100 * v:.{digits}f}%"
+
+
+def _num(v: Any) -> float:
+    if v is None:
+        return math.nan
+    if isinstance(v, str):
+        return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _mins(v: Any) -> str:
+    x = _num(v)
+    if math.isinf(x):
+        return "> end"
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:,.1f}"
+
+
+def _int(v: Any) -> str:
+    x = _num(v)
+    return "-" if not np.isfinite(x) else f"{int(round(x)):,}"
+
+
+def _table(headers: list[str], rows: list[list[str]], tid: str, left: int = 1, raw: bool = False) -> str:
+    """An HTML table; cells are escaped unless raw (then they are trusted HTML from this module)."""
+    cell = (lambda c: c) if raw else _e
+    head = "".join(f'<th class="l">{_e(h)}</th>' if i < left else f"<th>{_e(h)}</th>" for i, h in enumerate(headers))
+    body = []
+    for r in rows:
+        body.append("<tr>" + "".join(f'<td class="l">{cell(c)}</td>' if i < left else f"<td>{cell(c)}</td>"
+                                     for i, c in enumerate(r)) + "</tr>")
+    return f'<div class="wide"><table id="{_e(tid)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def figure_png(fig) -> str:
+    """A figure as a base64 PNG data URI (no metadata: no version strings or URLs inside)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures_html(data: RunData | ExperimentData, kinds: Iterable[str], metric: str | None) -> tuple[str, list[str]]:
+    parts, done = [], []
+    city = None
+    for kind in kinds:
+        if kind == "map" and isinstance(data, RunData):
+            from gridsim.city import build_city
+            city = build_city(data.scenario)
+        try:
+            fig = make_figure(data, kind, metric=metric, city=city)
+        except NotApplicable:
+            continue
+        uri = figure_png(fig)
+        parts.append(f'<figure id="fig-{kind}"><h3>{_e(FIGURE_TITLES.get(kind, kind))}</h3>'
+                     f'<img alt="{_e(kind)} figure" src="{uri}"><figcaption>{_e(CAPTIONS.get(kind, ""))}'
+                     f'</figcaption></figure>')
+        done.append(kind)
+    return "\n".join(parts), done
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        inner = ", ".join(_value(x) for x in v)
+        return f"[{inner}]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, float):
+        return f"{v:,g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10000 else str(v)
+    return str(v)
+
+
+def _parameters_html(rows: list[dict]) -> str:
+    out = []
+    sections: dict[str, list[dict]] = {}
+    for r in rows:
+        sections.setdefault(r["section"] or "(top level)", []).append(r)
+    own = {"source": 0, "assumption": 0, "source + assumption": 0, "": 0}
+    inherited = sum(1 for r in rows if r["kind_inherited"])
+    for r in rows:
+        if not r["kind_inherited"]:
+            own[r["kind"]] = own.get(r["kind"], 0) + 1
+    out.append(f'<p>{len(rows)} keys: {own["source"]} with their own note naming a '
+               f'<span class="kind-source">source</span>, {own["assumption"]} an '
+               f'<span class="kind-assumption">assumption</span>, {own["source + assumption"]} both; '
+               f'{inherited} covered by the note of their table or section (shown above them), '
+               f'{own[""]} without a source or assumption note. Sources refer to '
+               f'<code>../shared/source/facts.md</code> of the project.</p>')
+    for sec, rs in sections.items():
+        note = rs[0]["section_note"]
+        out.append(f'<h3 id="param-{_e(sec)}">[{_e(sec)}]</h3>')
+        if note:
+            out.append(f'<p class="muted">{_e(note)}</p>')
+        body = []
+        last_table = None
+        for r in rs:
+            if r["table"] and r["table"] != last_table and r["table_note"]:
+                body.append([f'<i>[{_e(r["table"])}]</i>', "", "", f'<span class="muted">{_e(r["table_note"])}</span>'])
+            last_table = r["table"]
+            kind = r["kind"]
+            badge = ""
+            if kind and r["kind_inherited"]:
+                badge = f'<span class="muted">({_e(kind)}, see table note)</span> '
+            elif kind:
+                badge = f'<span class="kind-{kind.split()[0]}">{_e(kind)}</span>: '
+
+            src = f' <span class="muted">({_e(r["note_from"])})</span>' if r["note_from"] and r["note"] else ""
+            set_in = r["set_in"]
+            set_html = f'<span class="bad">{_e(set_in)}</span>' if "command line" in set_in or "experiment" in set_in \
+                else _e(set_in)
+            body.append([_e(r["key"]), _e(_value(r["value"])), set_html, badge + _e(r["note"]) + src])
+        out.append(_table(["key", "value", "set in", "note (source / assumption)"], body,
+                          f"table-params-{sec}", left=4, raw=True))
+    return "\n".join(out)
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
+            f"<style>{CSS}</style></head><body><main>\n{body}\n</main></body></html>\n")
+
+
+def _nav(items: list[tuple[str, str]]) -> str:
+    return "<nav>" + "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t in items) + "</nav>"
+
+
+# ============================================================================== run report
+
+def _stage_label(stage: str, targets: dict) -> str:
+    if stage in TARGET_KEY:
+        return f"{STAGE_TITLE[stage]} (<= {float(targets[TARGET_KEY[stage]]):g} min)"
+    return f"{STAGE_TITLE[stage]} (within its deadline)"
+
+
+def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str] | None = None) -> str:
+    s = run.summary
+    t = run.targets
+    name = run.name
+    gen = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    desc = run.scenario.data.get("description", "")
+    parts = [f"<h1>gridsim report: {_e(name)}</h1>",
+             f'<p class="meta">{_e(desc)}</p>',
+             f'<p class="meta">{_e(run.context)}; replication {_e(s.get("replication", 0))}; '
+             f'scenario file {_e(s.get("scenario_file", "?"))}; gridsim {_e(s.get("gridsim_version", "?"))} '
+             f'(run took {_num(s.get("wall_seconds")):.1f} s); report written {gen} by gridsim {_e(__version__)}'
+             f'{" from " + _e(run.dir) if run.dir else ""}.</p>']
+    figs, done = _figures_html(run, kinds or kinds_for(run), metric)
+    parts.append(_nav([("targets", "Targets"), ("volumes", "Volumes"), ("utilisation", "Utilisation"),
+                       ("by-division", "By division"), ("by-category", "By category"), ("figures", "Figures"),
+                       ("parameters", "Parameters"), ("scenario-toml", "scenario.toml")]))
+    # targets
+    rows = []
+    for stage in ALL_STAGES:
+        r = (s.get("stages") or {}).get(stage)
+        if not r:
+            continue
+        rows.append([_stage_label(stage, t), _int(r["n"]), _int(r.get("met")), _pct(r["share"]),
+                     f"{_pct(r['ci_low'])} - {_pct(r['ci_high'])}", _mins(r["p50"]), _mins(r["p90"]),
+                     _mins(r["p95"]), _mins(r["p99"])])
+    parts.append('<h2 id="targets">Targets</h2><p>Events called after the warm-up; the first four stages '
+                 'apply to 110 incidents and urgent work orders, the last three to work orders (12345 and grid '
+                 'patrol reports) against their per-order deadlines. Times in minutes; "&gt; end": beyond the '
+                 'end of the run (open events already past their limit).</p>')
+    parts.append(_table(["stage", "n judged", "met", "share", "95% CI (Wilson)", "p50", "p90", "p95", "p99"],
+                        rows, "table-targets"))
+    # volumes
+    vol = s.get("volumes") or {}
+    vrows = [[k.replace("_", " "), (f"{_num(v):,.2f}" if isinstance(v, float) and not float(v).is_integer()
+                                    else _int(v))] for k, v in vol.items()]
+    parts.append('<h2 id="volumes">Volumes</h2>' + _table(["volume", "count"], vrows, "table-volumes"))
+    # utilisation
+    urows = []
+    for role, u in (s.get("utilisation") or {}).items():
+        urows.append([ROLE_LABEL.get(role, role), _int(u.get("responders")), _int(u.get("on_duty_hours")),
+                      _int(u.get("busy_hours")), _pct(u.get("utilisation"))])
+    q = s.get("queues") or {}
+    qrows = [[k.replace("_", " "), _fmt_cell(v)] for k, v in q.items()]
+    parts.append('<h2 id="utilisation">Utilisation and queues</h2><p>Busy share: busy hours over on-duty hours '
+                 'after the warm-up, all tasks (first response, co-response, support, cordon, verification), as '
+                 'the model counted them.</p>'
+                 + _table(["role", "responders", "on-duty h", "busy h", "busy share"], urows, "table-utilisation")
+                 + _table(["queue (tasks waiting)", "value"], qrows, "table-queues"))
+    # by division / category
+    for key, title in (("division", "By division"), ("category", "By category")):
+        recs = (s.get("by") or {}).get(key)
+        if recs is None:
+            recs = stage_table_by(run.events, key, t, run.horizon_min, run.warmup_min).to_dict(orient="records")
+        tab = pd.DataFrame(recs)
+        stages = ("respond", "on_scene", "support", "cordon", "register_dispatch", "close")
+        brows = []
+        for g, sub in tab.groupby(key, sort=False, observed=True):
+            per = sub.set_index("stage")
+            cells = []
+            for st in stages:
+                n = _num(per.loc[st, "n"]) if st in per.index else 0
+                cells.append("-" if not n else f"{_pct(per.loc[st, 'share'])} ({int(n):,})")
+            if all(c == "-" for c in cells):
+                continue
+            brows.append([str(g)] + cells)
+        heads = [key] + [f"{'WO ' if st in ('register_dispatch', 'close') else ''}"
+                         f"{st.replace('_', ' ')}" + (f" <= {float(t[TARGET_KEY[st]]):g}" if st in TARGET_KEY
+                                                     else " in limit") for st in stages]
+        parts.append(f'<h2 id="by-{key}">{title}</h2><p>Share meeting each target (events judged).</p>'
+                     + _table(heads, brows, f"table-by-{key}"))
+    parts.append('<h2 id="figures">Figures</h2>' + figs)
+    # parameters
+    original = _original_ref(s.get("scenario_file"))
+    prow = parameter_rows(run.scenario, original, "command line (--set / --days / --seed)")
+    where = (f"set in the original scenario file <code>{_e(s.get('scenario_file'))}</code> and the files it "
+             f"extends" if original is not None else
+             f"original scenario file <code>{_e(s.get('scenario_file'))}</code> not found: notes from the built-in "
+             f"scenario")
+    parts.append(f'<h2 id="parameters">Scenario parameters and their sources</h2><p>The resolved scenario of '
+                 f'this run; {where}. Keys marked in red differ from that file (set on the command line).</p>'
+                 + _parameters_html(prow))
+    toml_text = _read(run.dir / "scenario.toml") if run.dir else run.scenario.to_toml()
+    parts.append(f'<h2 id="scenario-toml">Resolved scenario.toml</h2><details><summary>show the file</summary>'
+                 f'<pre>{_e(toml_text)}</pre></details>')
+    return _page(f"gridsim report: {name}", "\n".join(parts))
+
+
+# ============================================================================== experiment report
+
+def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds: Iterable[str] | None = None) -> str:
+    name = exp.name
+    runs = exp.runs
+    gen = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    n_failed = int((runs["status"] != "ok").sum()) if "status" in runs.columns else 0
+    desc = exp.config.get("description", "") if isinstance(exp.config.get("description"), str) else ""
+    parts = [f"<h1>gridsim report: experiment {_e(name)}</h1>"]
+    if desc:
+        parts.append(f'<p class="meta">{_e(desc)}</p>')
+    parts.append(f'<p class="meta">{_e(exp.context)}; {len(runs)} run(s), {len(exp.ok)} ok, '
+                 f'<span class="{"bad" if n_failed else ""}">{n_failed} failed</span>; base scenario '
+                 f'{_e(exp.config.get("base", BUILTIN_NAME))}; report written {gen} by gridsim {_e(__version__)}'
+                 f'{" from " + _e(exp.dir) if exp.dir else ""}.</p>')
+    figs, done = _figures_html(exp, kinds or kinds_for(exp), metric)
+    parts.append(_nav([("variants", "Variants"), ("targets", "Targets"), ("utilisation", "Utilisation"),
+                       ("summary", "summary.csv"), ("figures", "Figures"), ("experiment-file", "Experiment file"),
+                       ("parameters", "Parameters")]))
+    # variants and factors
+    factors = exp.factors
+    vrows = []
+    for v in exp.variants:
+        allr = runs[runs["variant"].astype(str) == v] if "variant" in runs.columns else runs
+        okr = exp.variant_rows(v)
+        vals = [", ".join(sorted({str(x) for x in allr[f]})) if f in allr else "" for f in factors]
+        vrows.append([v] + vals + [str(len(okr)), str(len(allr) - len(okr))])
+    parts.append('<h2 id="variants">Variants</h2>' + _table(["variant"] + factors + ["runs ok", "failed"], vrows,
+                                                             "table-variants", left=1 + len(factors)))
+    if n_failed:
+        fr = runs[runs["status"] != "ok"]
+        parts.append("<h3>Failed runs</h3>" + _table(
+            ["variant", "replication", "error"],
+            [[str(r.get("variant", "")), str(r.get("replication", "")), str(r.get("error", ""))[:400]]
+             for _, r in fr.iterrows()], "table-failed", left=3))
+    # targets: mean and CI per variant
+    from gridsim.metrics import mean_ci
+    t = exp.targets
+
+    def cell(rows: pd.DataFrame, col: str, kind: str) -> str:
+        if col not in rows.columns or not len(rows):
+            return "-"
+        m, lo, hi = mean_ci(pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float))
+        if kind == "pct":
+            return _pct(m) + ("" if not np.isfinite(lo) else f" [{_pct(lo)}, {_pct(hi)}]")
+        return _mins(m) + ("" if not np.isfinite(lo) else f" [{_mins(lo)}, {_mins(hi)}]")
+
+    trows = []
+    for v in exp.variants:
+        rows = exp.variant_rows(v)
+        trows.append([v] + [cell(rows, f"{st}.share", "pct") for st in TARGET_STAGES]
+                     + [cell(rows, "on_scene.p90", "min"), cell(rows, "register_dispatch.share", "pct"),
+                        cell(rows, "close.share", "pct")])
+    heads = ["variant"] + [f"{st.replace('_', ' ')} <= {float(t[TARGET_KEY[st]]):g} min" for st in TARGET_STAGES] \
+        + ["on-scene p90 (min)", "WO dispatched in limit", "WO closed in limit"]
+    parts.append('<h2 id="targets">Targets</h2><p>Mean over successful replications with its 95 % Student-t '
+                 'interval in brackets.</p>' + _table(heads, [[_e(c) for c in r] for r in trows],
+                                                      "table-targets", raw=True))
+    urows = []
+    roles = [r for r in ROLE_LABEL if f"util.{r}" in runs.columns]
+    for v in exp.variants:
+        rows = exp.variant_rows(v)
+        urows.append([v] + [cell(rows, f"util.{r}", "pct") for r in roles]
+                     + [cell(rows, "queue.grid_mean", "min").replace(" min", "") if "queue.grid_mean" in runs else "-"])
+    parts.append('<h2 id="utilisation">Utilisation</h2>' + _table(
+        ["variant"] + [ROLE_LABEL[r] for r in roles] + ["grid tasks waiting (mean)"], urows, "table-utilisation"))
+    # summary.csv
+    if exp.summary_table is not None and len(exp.summary_table):
+        st = exp.summary_table
+        srows = [[_fmt_cell(x) for x in r] for r in st.itertuples(index=False)]
+        parts.append('<h2 id="summary">summary.csv</h2><p>As written by the batch: per variant and metric, the '
+                     'mean with its 95 % CI and the paired difference against the baseline variant.</p>'
+                     + f'<details open><summary>{len(st)} rows</summary>'
+                     + _table(list(map(str, st.columns)), srows, "table-summary-csv", left=3) + "</details>")
+    else:
+        parts.append('<h2 id="summary">summary.csv</h2><p class="muted">No summary.csv in this directory.</p>')
+    parts.append('<h2 id="figures">Figures</h2>' + figs)
+    cfg_text = _read(exp.config_path) if exp.config_path else ""
+    parts.append(f'<h2 id="experiment-file">Experiment file</h2>'
+                 + (f'<pre>{_e(cfg_text)}</pre>' if cfg_text else '<p class="muted">not found</p>'))
+    if exp.scenario is not None:
+        base_ref = exp.config.get("base") if isinstance(exp.config.get("base"), str) else None
+        original = _original_ref(base_ref, exp.config_path.parent if exp.config_path else None)
+        first = exp.variants[0] if exp.variants else ""
+        prow = parameter_rows(exp.scenario, original, "experiment ([set] or variant)")
+        parts.append(f'<h2 id="parameters">Scenario parameters and their sources</h2><p>The resolved scenario of '
+                     f'the first variant (<b>{_e(first)}</b>); the other variants differ only in the factors '
+                     f'listed under Variants. Keys marked in red are set by the experiment.</p>'
+                     + _parameters_html(prow))
+    return _page(f"gridsim report: experiment {name}", "\n".join(parts))
+
+
+def _fmt_cell(x: Any) -> str:
+    if isinstance(x, float):
+        if not np.isfinite(x):
+            return "-" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+        return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+    return str(x)
+
+
+# ============================================================================== entry point
+
+def write_report(path: str | Path, out: str | Path | None = None, metric: str | None = None) -> Path:
+    """Write DIR/report.html (or `out`) for a run or experiment directory; returns its path."""
+    data = load_results(path)
+    text = run_report_html(data, metric) if isinstance(data, RunData) else experiment_report_html(data, metric)
+    target = Path(out) if out is not None else Path(path) / "report.html"
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target

@@ -1,0 +1,433 @@
+"""Figures and the HTML report, from a small run and a small experiment built here.
+
+The experiment's runs.parquet is built in this module from a few `simulate()` results,
+following the agreed schema (see `gridsim.plots.ExperimentData`), so these tests do not depend
+on the batch runner. Figures are checked through their matplotlib objects: target lines at
+the right x, one curve per variant, labels with units.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+
+from gridsim import plots, report
+from gridsim.cli import main
+from gridsim.metrics import stage_elapsed, stage_table
+from gridsim.run import simulate, write_run
+from gridsim.scenario import load_scenario
+
+FACTOR = "staff.fulltime_workers"
+VARIANTS = {"ft_half": 4658, "ft_2018": 9316}
+REPS = 2
+
+
+# ----------------------------------------------------------------------------- data
+
+@functools.lru_cache(maxsize=None)
+def _run():
+    scen = load_scenario(None, ["run.days=1"])
+    return scen, simulate(scen)
+
+
+@functools.lru_cache(maxsize=None)
+def _city():
+    from gridsim.city import build_city
+    return build_city(_run()[0])
+
+
+def _num(v):
+    if v is None:
+        return math.nan
+    if isinstance(v, str):
+        return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
+    return float(v)
+
+
+def _row(variant: str, rep: int, scen, res) -> dict:
+    """One runs.parquet row from a simulate() result, following the agreed schema."""
+    s = res.summary
+    row = {"experiment": "tiny", "variant": variant, "replication": rep, "seed": s["seed"], "status": "ok",
+           "error": "", "wall_s": s["wall_seconds"], FACTOR: scen.get(FACTOR)}
+    for stage, r in s["stages"].items():
+        for f in ("n", "share", "ci_low", "ci_high", "p50", "p90", "p95", "p99"):
+            row[f"{stage}.{f}"] = _num(r[f])
+    for role, u in s["utilisation"].items():
+        row[f"util.{role}"] = _num(u["utilisation"])
+    for k, v in s["volumes"].items():
+        row[f"volume.{k}"] = _num(v)
+    for k, v in s["queues"].items():
+        row[f"queue.{k}"] = _num(v)
+    horizon, warm = s["horizon_min"], s["warmup_hours"] * 60.0
+    for stage in plots.TARGET_STAGES:
+        el = np.sort(stage_elapsed(res.events, stage, s["targets"], horizon, warm)["elapsed"].to_numpy())
+        row[f"ecdf.{stage}"] = ([math.nan] * len(plots.ECDF_GRID) if len(el) == 0 else
+                                list(np.searchsorted(el, plots.ECDF_GRID, side="right") / len(el)))
+    return row
+
+
+@functools.lru_cache(maxsize=None)
+def _experiment_rows():
+    from gridsim.city import build_city
+    rows, scens = [], {}
+    for name, ft in VARIANTS.items():
+        scen = load_scenario(None, ["run.days=1", f"{FACTOR}={ft}"])
+        scens[name] = scen
+        city = _city() if ft == 9316 else build_city(scen)
+        for rep in range(REPS):
+            rows.append(_row(name, rep, scen, simulate(scen, replication=rep, city=city, keep_hourly=False)))
+    failed = {k: (math.nan if isinstance(v, float) else v) for k, v in rows[0].items()}
+    failed.update(replication=REPS, status="failed", error="RuntimeError: boom", wall_s=0.1)
+    for stage in plots.TARGET_STAGES:
+        failed[f"ecdf.{stage}"] = None
+    rows.append(failed)
+    return rows, scens
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    scen, res = _run()
+    d = tmp_path_factory.mktemp("run")
+    write_run(res, scen, d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def exp_dir(tmp_path_factory):
+    rows, scens = _experiment_rows()
+    d = tmp_path_factory.mktemp("exp")
+    pd.DataFrame(rows).to_parquet(d / "runs.parquet", index=False)
+    (d / "experiment.toml").write_text(
+        '# a tiny test experiment\nname = "tiny"\nbase = "suzhou_2018"\nreplications = 2\ndays = 1\nseed = 2018\n'
+        'metrics = ["on_scene.share", "util.fulltime"]\n\n[factors]\n"staff.fulltime_workers" = [4658, 9316]\n')
+    (d / "scenarios").mkdir()
+    for name, scen in scens.items():
+        (d / "scenarios" / f"{name}.toml").write_text(scen.to_toml())
+    pd.DataFrame([{"experiment": "tiny", "variant": v, "metric": "on_scene.share", "n": REPS, "mean": 0.5}
+                  for v in VARIANTS]).to_csv(d / "summary.csv", index=False)
+    return d
+
+
+@pytest.fixture(scope="module")
+def run_data(run_dir):
+    return plots.load_results(run_dir)
+
+
+@pytest.fixture(scope="module")
+def exp_data(exp_dir):
+    return plots.load_results(exp_dir)
+
+
+def _vlines(ax, x=None):
+    """Vertical target lines (dashed, target colour) of an axes, optionally at x."""
+    out = []
+    for ln in ax.get_lines():
+        xd = np.asarray(ln.get_xdata(), dtype=float)
+        if len(xd) == 2 and xd[0] == xd[1] and ln.get_color() == plots.TARGET_COLOR and ln.get_linestyle() == "--":
+            if x is None or math.isclose(xd[0], x):
+                out.append(ln)
+    return out
+
+
+def _hlines(ax, y):
+    return [ln for ln in ax.get_lines() if len(ln.get_ydata()) == 2
+            and np.allclose(np.asarray(ln.get_ydata(), dtype=float), y) and ln.get_color() == plots.TARGET_COLOR]
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [fig._suptitle.get_text()]
+
+
+# ----------------------------------------------------------------------------- kinds
+
+def test_detect_kind_and_defaults(run_dir, exp_dir, tmp_path, run_data, exp_data):
+    assert plots.detect_kind(run_dir) == "run"
+    assert plots.detect_kind(exp_dir) == "experiment"
+    assert plots.detect_kind(tmp_path) is None
+    assert isinstance(run_data, plots.RunData) and isinstance(exp_data, plots.ExperimentData)
+    assert plots.kinds_for(run_data) == ("ecdf", "hist", "divisions", "hourly", "map", "utilisation")
+    assert plots.kinds_for(exp_data) == ("ecdf", "staffing", "utilisation")
+    assert exp_data.factors == [FACTOR] and exp_data.numeric_factors == [FACTOR]
+    assert exp_data.variants == list(VARIANTS) and len(exp_data.ok) == len(VARIANTS) * REPS
+    assert exp_data.scenario is not None and exp_data.days == 1
+    assert "tiny" in exp_data.context and "seed 2018" in exp_data.context
+    with pytest.raises(plots.NotApplicable):
+        plots.make_figure(run_data, "staffing")
+    with pytest.raises(plots.NotApplicable):
+        plots.make_figure(exp_data, "map")
+
+
+# ----------------------------------------------------------------------------- run figures
+
+def test_ecdf_run_targets_and_shares(run_data):
+    fig = plots.ecdf_run(run_data)
+    title = fig._suptitle.get_text()
+    assert "suzhou_2018" in title and "1 day" in title and "seed 2018" in title
+    table = stage_table(run_data.events, run_data.targets, run_data.horizon_min, run_data.warmup_min)
+    axes = fig.axes
+    assert len(axes) == 4
+    for ax, stage, target in zip(axes, plots.TARGET_STAGES, (3, 5, 15, 30)):
+        assert float(run_data.targets[plots.TARGET_KEY[stage]]) == target
+        assert len(_vlines(ax, target)) == 1, stage
+        assert "min" in ax.get_xlabel() and ax.get_ylabel()
+        share = table[stage]["share"]
+        if table[stage]["n"]:
+            shown = [t.get_text() for t in ax.texts if "within" in t.get_text()]
+            assert shown and f"{100 * share:.1f}% within {target} min" in shown[0], (stage, shown)
+            # the curve's height at the target is the share meeting it
+            curve = [ln for ln in ax.get_lines() if ln.get_label() == "events judged"][0]
+            x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+            assert math.isclose(y[np.searchsorted(x, target, side="right") - 1], share, abs_tol=1e-12)
+
+
+def test_hist_by_category(run_data):
+    fig = plots.hist_run(run_data)
+    el = run_data.elapsed("on_scene")
+    cats = set(run_data.events.set_index("event_id").loc[el["event_id"], "category"].astype(str))
+    visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
+    assert {ax.get_title(loc="left").split(" (")[0] for ax in visible} == cats
+    for ax in visible:
+        assert len(_vlines(ax, 5.0)) == 1
+        assert ax.patches, "no bars"
+    assert any("on-scene time (min" in ax.get_xlabel() for ax in visible)
+
+
+def test_divisions_bars_with_ci(run_data):
+    fig = plots.divisions_run(run_data)
+    assert len(fig.axes) == 4
+    names = [d.name for d in run_data.scenario.divisions]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
+    city = stage_table(run_data.events, run_data.targets, run_data.horizon_min, run_data.warmup_min)
+    for ax, stage in zip(fig.axes, plots.TARGET_STAGES):
+        assert str(run_data.targets[plots.TARGET_KEY[stage]]) in ax.get_title(loc="left")
+        assert "share" in ax.get_xlabel()
+        if city[stage]["n"]:
+            ref = [ln for ln in ax.get_lines() if np.allclose(ln.get_xdata(), city[stage]["share"])]
+            assert ref, f"no city-wide line in {stage}"
+            assert ax.containers, "bars and error bars"
+    on_scene_bars = [p for p in fig.axes[1].patches]
+    assert len(on_scene_bars) == len(names)
+
+
+def test_hourly_two_panels(run_data):
+    fig = plots.hourly_run(run_data)
+    top, bottom = fig.axes[:2]
+    bars = [c for c in top.containers]
+    assert len(bars) == 3 and all(len(b) == 24 for b in bars)
+    # heights are events per counted day of each hour: back to counts they give every counted event
+    expo = plots._hour_exposure(run_data.horizon_min, run_data.warmup_min)
+    counted = (run_data.events["t_call"] >= run_data.warmup_min).sum()
+    total = sum(np.nansum([r.get_height() for r in b] * expo) for b in bars)
+    assert math.isclose(total, counted, rel_tol=1e-9)
+    assert "per day" in top.get_ylabel() and "5 min" in bottom.get_ylabel()
+    assert "hour of day" in bottom.get_xlabel()
+
+
+def test_map_metrics(run_data):
+    city = _city()
+    fig = plots.map_run(run_data, city=city)
+    ax = fig.axes[0]
+    assert any(isinstance(a, AxesImage) for a in ax.get_children())
+    cbar = fig.axes[1]
+    assert "p90" in cbar.get_ylabel() and "min" in cbar.get_ylabel()
+    assert "5 (target)" in [t.get_text() for t in cbar.get_yticklabels()]
+    labels = [t.get_text() for t in ax.texts]
+    assert set(city.division_names) <= set(labels)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "sub-center built (71)" in legend and "workstation not started (3)" in legend
+    assert ax.get_xlabel() == "east (km)" and ax.get_ylabel() == "north (km)"
+    # per-grid share computed from the events table
+    vals, n, label = plots.grid_metric(run_data, "on_scene_share", city.n_grids)
+    el = run_data.elapsed("on_scene")
+    g = run_data.events.set_index("event_id").loc[el["event_id"], "grid_id"].to_numpy()
+    busiest = int(np.argmax(np.bincount(g, minlength=city.n_grids)))
+    assert math.isclose(vals[busiest], el["met"].to_numpy()[g == busiest].mean())
+    assert "5 min" in label
+    fig = plots.map_run(run_data, "volume", city=city)
+    assert "events per day" in fig.axes[1].get_ylabel()
+    with pytest.raises(ValueError, match="unknown map metric"):
+        plots.map_run(run_data, "speed", city=city)
+
+
+def test_utilisation_run(run_data):
+    tab = plots.role_hourly_busy(run_data)
+    ft = tab[tab["role"] == "fulltime"].set_index("hour")
+    assert math.isnan(ft.loc[3, "share"]) and ft.loc[3, "on_duty_min"] == 0     # off duty at 03:00
+    assert ft.loc[11, "share"] > 0
+    ev = run_data.events
+    pol = ev[(ev["responder_role"] == "police") & ev["t_dispatch"].notna()]
+    s = pol["t_dispatch"].to_numpy()
+    e = pol["t_done"].fillna(run_data.horizon_min).to_numpy()
+    expect = np.clip(np.minimum(e, run_data.horizon_min) - np.maximum(s, run_data.warmup_min), 0, None).sum()
+    assert math.isclose(tab[tab["role"] == "police"]["busy_min"].sum(), expect, rel_tol=1e-9)
+    fig = plots.utilisation_run(run_data)
+    a, b = fig.axes[:2]
+    assert {ln.get_label().split(" (")[0] for ln in a.get_lines() if not ln.get_label().startswith("_")} \
+        >= {plots.ROLE_LABEL[r] for r in plots.ROLES}
+    assert "busy share" in a.get_ylabel() and "hour" in a.get_xlabel() and "hours" in b.get_xlabel()
+    assert {"police units busy", "grid tasks waiting for a worker"} <= {ln.get_label() for ln in b.get_lines()}
+
+
+# ----------------------------------------------------------------------------- experiment figures
+
+def test_ecdf_experiment_one_curve_per_variant(exp_data):
+    fig = plots.ecdf_experiment(exp_data)
+    assert "experiment tiny" in fig._suptitle.get_text()
+    ok = exp_data.ok
+    for ax, stage in zip(fig.axes, plots.TARGET_STAGES):
+        target = float(exp_data.targets[plots.TARGET_KEY[stage]])
+        assert len(_vlines(ax, target)) == 1
+        curves = [ln for ln in ax.get_lines() if ln.get_label().split(": ")[0] in VARIANTS]
+        if stage in ("respond", "on_scene"):
+            assert sorted(ln.get_label().split(": ")[0] for ln in curves) == sorted(VARIANTS)
+            assert sum(isinstance(c, PolyCollection) for c in ax.collections) == len(VARIANTS)   # CI bands
+            for ln in curves:
+                v = ln.get_label().split(": ")[0]
+                mean = np.mean(np.vstack(ok[ok["variant"] == v][f"ecdf.{stage}"].to_list()), axis=0)
+                assert np.allclose(ln.get_ydata(), mean)
+                share = ok[ok["variant"] == v][f"{stage}.share"].mean()
+                assert ln.get_label().endswith(f"{100 * share:.1f}%")
+        assert "min" in ax.get_xlabel()
+
+
+def test_staffing_against_factor(exp_data):
+    fig = plots.staffing_experiment(exp_data)
+    panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_visible()}
+    assert "on scene: p90" in panels and "on scene <= 5 min" in panels and "busy share: full-time grid workers" in panels
+    ax = panels["on scene: p90"]
+    assert len(_hlines(ax, 5.0)) == 1
+    line = [ln for ln in ax.get_lines() if ln.get_marker() == "o"][0]
+    assert list(line.get_xdata()) == sorted(VARIANTS.values())
+    ok = exp_data.ok
+    expect = [ok[ok[FACTOR] == x]["on_scene.p90"].mean() for x in sorted(VARIANTS.values())]
+    assert np.allclose(line.get_ydata(), expect)
+    assert "min" in ax.get_ylabel() and FACTOR in fig._supxlabel.get_text()
+    single = plots.staffing_experiment(exp_data, metric="util_fulltime")
+    assert len([a for a in single.axes if a.get_visible()]) == 1
+    no_factor = plots.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))
+    with pytest.raises(plots.NotApplicable):
+        plots.staffing_experiment(no_factor)
+
+
+def test_utilisation_experiment(exp_data):
+    fig = plots.utilisation_experiment(exp_data)
+    ax = fig.axes[0]
+    assert len(ax.patches) == len(VARIANTS) * len(plots.ROLES)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [plots.ROLE_LABEL[r] for r in plots.ROLES]
+    assert "busy share" in ax.get_ylabel()
+
+
+# ----------------------------------------------------------------------------- command line
+
+def test_cli_plot_run_and_experiment(run_dir, exp_dir, capsys):
+    # every kind of a run is rendered by the report test; here the selection and the paths
+    assert main(["plot", str(run_dir), "--kind", "ecdf", "--kind", "divisions", "hourly"]) == 0
+    out = capsys.readouterr().out.split()
+    for kind in ("ecdf", "divisions", "hourly"):
+        p = run_dir / "figures" / f"{kind}.png"
+        assert p.read_bytes()[:4] == b"\x89PNG" and p.stat().st_size > 10_000 and str(p) in out
+    assert not (run_dir / "figures" / "map.png").exists()
+    assert main(["plot", str(exp_dir)]) == 0                 # default: every kind that applies
+    out = capsys.readouterr().out.split()
+    assert out == ["wrote", str(exp_dir / "figures" / "ecdf.png"), "wrote", str(exp_dir / "figures" / "staffing.png"),
+                   "wrote", str(exp_dir / "figures" / "utilisation.png")]
+    assert main(["plot", str(exp_dir), "--kind", "ecdf", "--format", "svg"]) == 0
+    assert (exp_dir / "figures" / "ecdf.svg").read_text().lstrip().startswith("<?xml")
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plot", "{empty}"], "neither a run directory"),
+    (["plot", "{missing}"], "does not exist"),
+    (["report", "{empty}"], "neither a run directory"),
+    (["plot", "{exp}", "--kind", "hist"], "needs a run directory"),
+    (["plot", "{run}", "--kind", "map", "--metric", "speed"], "unknown map metric"),
+    (["plot", "{exp}", "--kind", "staffing", "--metric", "speed"], "unknown metric 'speed'"),
+])
+def test_cli_errors_one_line_status_2(args, message, run_dir, exp_dir, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    subst = {"{empty}": str(tmp_path), "{missing}": str(tmp_path / "nope"), "{exp}": str(exp_dir),
+             "{run}": str(run_dir)}
+    assert main([subst.get(a, a) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("gridsim: error: ")
+
+
+def test_plot_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "--metric" in out and "staffing" in out
+
+
+# ----------------------------------------------------------------------------- report
+
+def _no_external(text: str) -> str:
+    body = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    assert "http" not in body.lower()
+    assert "<script" not in body.lower() and "<link" not in body.lower() and "@import" not in body
+    assert "url(" not in body
+    for src in re.findall(r'src="([^"]*)"', text):
+        assert src.startswith("data:image/png;base64,")
+    return body
+
+
+def test_report_run(run_dir, capsys):
+    assert main(["report", str(run_dir)]) == 0
+    path = run_dir / "report.html"
+    assert str(path) in capsys.readouterr().out
+    text = path.read_text(encoding="utf-8")
+    body = _no_external(text)
+    for kind in plots.RUN_KINDS:
+        assert f'id="fig-{kind}"' in body
+    assert body.count("<img ") == len(plots.RUN_KINDS)
+    for table in ("table-targets", "table-volumes", "table-utilisation", "table-queues", "table-by-division",
+                  "table-by-category", "table-params-targets", "table-params-staff"):
+        assert f'id="{table}"' in body
+    # parameters with their sources (the run used the built-in scenario with run.days = 1, its default)
+    assert "respond and set out (t_dispatch - t_call); source" in body
+    days_row = re.search(r"<td class=\"l\">run\.days</td>.*?</tr>", body).group(0)
+    assert "built-in suzhou_2018.toml" in days_row and "assumption" in days_row
+    assert '<pre>' in body and "[targets]" in body
+
+
+def test_report_experiment(exp_dir):
+    path = report.write_report(exp_dir)
+    body = _no_external(path.read_text(encoding="utf-8"))
+    for kind in ("ecdf", "staffing", "utilisation"):
+        assert f'id="fig-{kind}"' in body
+    for table in ("table-variants", "table-targets", "table-utilisation", "table-summary-csv", "table-failed",
+                  "table-params-staff"):
+        assert f'id="{table}"' in body
+    assert "RuntimeError: boom" in body and "1 failed" in body
+    assert "a tiny test experiment" in body              # the experiment file, verbatim
+    ft_row = re.search(r"<td class=\"l\">staff\.fulltime_workers</td>.*?</tr>", body).group(0)
+    assert "experiment" in ft_row                        # set by the experiment, not the base file
+
+
+def test_scenario_notes_and_old_scenario_files(tmp_path, run_dir):
+    from gridsim.scenario import builtin_path
+    # a value that differs from the scenario file was set on the command line
+    rows = {r["key"]: r for r in report.parameter_rows(load_scenario(None, ["run.days=3"]), builtin_path(), "cmdline")}
+    assert rows["run.days"]["set_in"] == "cmdline" and rows["run.seed"]["set_in"] == "built-in suzhou_2018.toml"
+    assert rows["run.days"]["kind"] == "assumption" and rows["targets.support_min"]["kind"] == "source"
+    notes = report.scenario_notes(builtin_path())
+    assert "source" in notes["targets.on_scene_min"]
+    assert "assumption" in notes["staff.police_units"]
+    assert "hotline centre registers" in notes["lifecycle.register"]          # a section header's comment
+    # a resolved scenario.toml written before the schema gained a section still loads
+    text = (run_dir / "scenario.toml").read_text()
+    old = re.sub(r"\n\[allocation\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
+    assert "[allocation]" not in old
+    (tmp_path / "scenario.toml").write_text(old)
+    scen = plots.load_resolved_scenario(tmp_path / "scenario.toml")
+    assert scen["run"]["days"] == 1 and scen["allocation"]["per"] == "none"
