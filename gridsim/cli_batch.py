@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "batch", help="run an experiment: scenario variants x replications, in parallel, resumable",
         description="Run every (variant, replication) of an experiment file, commit each finished run "
-                    "to results/NAME/, and print per variant the mean and 95%% CI of the kept metrics "
+                    "to results/NAME/, and print per variant the mean and 95% CI of the kept metrics "
                     "and the paired difference against the first (baseline) variant.",
         epilog=EPILOG_BATCH, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", help="experiment TOML file (e.g. experiments/staffing_sweep.toml)")

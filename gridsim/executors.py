@@ -116,7 +116,7 @@ class ProcessExecutor(Executor):
             self._pool = None
 
     def describe(self) -> str:
-        return f"{self.workers} local worker process{'es' if self.workers != 1 else ''}"
+        return f"on {self.workers} local worker process{'es' if self.workers != 1 else ''}"
 
 
 def _import_distributed():
@@ -191,8 +191,8 @@ class DaskExecutor(Executor):
 
     def describe(self) -> str:
         if self.local:
-            return f"a local Dask cluster of {self.workers} worker process{'es' if self.workers != 1 else ''}"
-        return f"the Dask scheduler at {self.address}"
+            return f"on a local Dask cluster of {self.workers} worker process{'es' if self.workers != 1 else ''}"
+        return f"on the Dask scheduler at {self.address}"
 
 
 def make_executor(workers: int | None = None, dask: str | None = None) -> Executor:

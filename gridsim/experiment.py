@@ -823,8 +823,8 @@ def run_batch(exp: Experiment, out_dir: str | Path, executor: Any, *, force: boo
         interrupted = False
         try:
             if todo:
-                reporter.start(exp, len(todo), already, executor)
                 with executor:
+                    reporter.start(exp, len(todo), already, executor)
                     for task, out in executor.run(execute_run, todo):
                         if isinstance(out, BaseException):
                             out = failed_outcome(task, out)

@@ -126,6 +126,14 @@ def test_bad_experiment_files_give_one_clear_line(tmp_path, capsys, body, key, n
     assert not (tmp_path / "out").exists()
 
 
+def test_metric_patterns_expand_in_order(tmp_path):
+    p = write_exp(tmp_path, "pat", text=SMALL.format(name="pat", reps=1).replace(
+        'metrics = ["register_dispatch.share", "register_dispatch.p90", "util.fulltime", "queue.grid_mean"]',
+        'metrics = ["util.*", "on_scene.share", "util.police"]'))
+    assert load_experiment(p).metrics == ["util.police", "util.fulltime", "util.leader", "util.parttime",
+                                          "on_scene.share"]
+
+
 def test_missing_experiment_file(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "nope.toml")]) == 2
     assert "file not found" in capsys.readouterr().err
