@@ -30,8 +30,8 @@ class Demand:
     source: np.ndarray            # int8 code, see SOURCE_CODE
     category: np.ndarray          # int16 index into category_names
     grid: np.ndarray              # int32 grid id
-    x: np.ndarray                 # event location, km
-    y: np.ndarray
+    x: np.ndarray | None          # event location, km (released once the model holds it)
+    y: np.ndarray | None
     category_names: list[str]
     hotline_calls: int            # all 12345 calls, including those resolved on first contact
     first_contact_per_hour: np.ndarray   # 12345 calls resolved on first contact, per simulated hour

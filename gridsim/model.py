@@ -74,6 +74,7 @@ class CityModel(mesa.Model):
         streams = run_streams(self.seed_value, replication)
         self.demand: Demand = generate_demand(spec, self.city, streams, self.horizon_min)
         self.static, ev = _event_inputs(spec, self.city, self.demand, streams)
+        self.demand.x = self.demand.y = None      # now held compactly by the event loop's inputs
         self.records = EventRecords(len(self.demand))
         self.queue = EventQueue()
 
@@ -106,7 +107,7 @@ class CityModel(mesa.Model):
         d = self.demand
         t_ready = self.static["t_ready"]
         order = np.argsort(t_ready, kind="stable")
-        order = _as_array(order[t_ready[order] <= H], "l")
+        order = _as_array(order[t_ready[order] <= H], "i")
         tr = _as_array(t_ready, "d")
         src = _as_array(d.source, "b")
         heap = q.heap
@@ -146,6 +147,7 @@ class CityModel(mesa.Model):
             processed += 1
         disp.advance(H)
         self.events_processed = processed
+        disp.ev = None                              # per-event loop inputs are no longer needed
         if bar is not None:
             bar.close()
 
