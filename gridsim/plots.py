@@ -33,7 +33,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
-from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
@@ -43,6 +43,7 @@ from gridsim.metrics import STAGES, _group_percentiles, mean_ci, stage_elapsed, 
 from gridsim.scenario import Scenario, load_scenario
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
+PCT_STATS = ("p50", "p90", "p95", "p99")
 ALL_STAGES = tuple(STAGES)
 ROLES = ("police", "fulltime", "leader", "parttime")
 SOURCES = ("110", "12345", "grid")
@@ -484,19 +485,28 @@ def _ecdf_matrix(rows: pd.DataFrame, col: str) -> np.ndarray:
     return np.vstack(out) if out else np.empty((0, len(ECDF_GRID)))
 
 
-def _variant_order(exp: ExperimentData) -> list[str]:
-    """Variants sorted by the first numeric factor when there is one, else in file order."""
+def _sweep_values(exp: ExperimentData) -> dict[str, float] | None:
+    """Each variant's value of the first numeric factor, when the variants are a sweep of it
+    (one distinct value per variant); else None."""
     nf = exp.numeric_factors
     if not nf:
-        return exp.variants
+        return None
     vals = {v: pd.to_numeric(exp.variant_rows(v)[nf[0]], errors="coerce").mean() for v in exp.variants}
-    return sorted(exp.variants, key=lambda v: np.nan_to_num(vals[v], nan=np.inf))
+    if any(not np.isfinite(x) for x in vals.values()) or len(set(vals.values())) != len(vals):
+        return None
+    return vals
+
+
+def _variant_order(exp: ExperimentData) -> list[str]:
+    """Variants sorted by the swept factor when they are a sweep, else in file order."""
+    vals = _sweep_values(exp)
+    return sorted(exp.variants, key=lambda v: vals[v]) if vals else exp.variants
 
 
 def _variant_colors(exp: ExperimentData) -> dict[str, Any]:
-    """Sequential colours along the first numeric factor (3+ variants), else the palette."""
+    """Sequential colours along a swept factor (3+ variants), else the palette."""
     variants = exp.variants
-    if exp.numeric_factors and len(variants) > 2:
+    if _sweep_values(exp) is not None and len(variants) > 2:
         order = _variant_order(exp)
         cmap = matplotlib.colormaps["viridis"]
         return {v: cmap(0.05 + 0.85 * i / max(1, len(order) - 1)) for i, v in enumerate(order)}
@@ -1055,8 +1065,7 @@ def staffing_experiment(exp: ExperimentData, factor: str | None = None, metric: 
         fig.supxlabel(xlabel, fontsize=9.5)
         if len(groups) > 1:
             handles, labels = axes[0].get_legend_handles_labels()
-            fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)),
-                       title=", ".join(others))
+            fig.legend(handles, labels, loc="outside right upper", title=", ".join(others), title_fontsize=8.5)
         _title(fig, f"Metrics against {factor} (mean over replications, band: 95 % CI)", exp.context)
     return fig
 
@@ -1086,6 +1095,7 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
     is_share = stat in ("share", "ci_low", "ci_high") or col.startswith("util.")
     target = _target(targets, stage) if stage in TARGET_KEY else None
     infinite_any = False
+    dropped = 0
     for k, g in enumerate(groups):
         sub = ok[ok["_group"] == g]
         xs, ms, los, his = [], [], [], []
@@ -1093,7 +1103,8 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
             v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
             if np.isinf(v).any():
                 infinite_any = True
-            m, lo, hi = mean_ci(v)
+            dropped += int(np.isnan(v).sum())      # a replication with no event judged has no value
+            m, lo, hi = mean_ci(v[~np.isnan(v)])
             xs.append(xv)
             ms.append(m)
             los.append(lo if np.isfinite(lo) else m)
@@ -1101,9 +1112,11 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
         xs, ms, los, his = map(lambda a: np.asarray(a, dtype=float), (xs, ms, los, his))
         color = PALETTE[k % len(PALETTE)]
         fin = np.isfinite(ms)
+        if is_share:                       # a t-interval can pass 0 % or 100 %; a share cannot
+            los, his = np.clip(los, 0, 1), np.clip(his, 0, 1)
         ax.fill_between(xs[fin], los[fin], his[fin], color=color, alpha=0.2, lw=0)
         ax.plot(xs[fin], ms[fin], "o-", color=color, lw=1.6, ms=4, label=g or None)
-        if target is not None and stat.startswith("p") and fin.sum() >= 1:
+        if target is not None and stat in PCT_STATS and fin.sum() >= 1:
             _mark_crossing(ax, xs[fin], ms[fin], target, color)
     if stage in TARGET_KEY:
         title = f"{STAGE_SHORT[stage]} <= {target:g} min" if stat == "share" else f"{STAGE_SHORT[stage]}: {stat}"
@@ -1125,7 +1138,7 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
         if stat == "share" and stage in TARGET_KEY:
             ax.axhline(0.9, color=REF_COLOR, ls=":", lw=1)
             ax.text(ax.get_xlim()[0], 0.9, " 90 %", va="bottom", ha="left", fontsize=7.5, color=REF_COLOR)
-    elif stat.startswith("p"):
+    elif stat in PCT_STATS:
         ax.set_ylabel(f"{stat} time from the call (min)" if stage in ("respond", "on_scene", "support", "cordon",
                                                                      "register_dispatch", "close")
                       else f"{stat} time (min)")
@@ -1140,9 +1153,13 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
         ax.set_ylabel({"queue": "tasks waiting", "volume": "events"}.get(stage, col))
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}"))
+    notes = []
     if infinite_any:
-        ax.text(0.02, 0.97, "some replications: beyond the end of the run (not plotted)",
-                transform=ax.transAxes, fontsize=7.5, va="top", color="#444444")
+        notes.append("some replications: beyond the end of the run (not plotted)")
+    if dropped:
+        notes.append(f"{dropped} replication(s) with no event judged left out")
+    if notes:
+        ax.text(0.02, 0.02, "\n".join(notes), transform=ax.transAxes, fontsize=7.5, va="bottom", color="#444444")
 
 
 def _mark_crossing(ax, xs: np.ndarray, ms: np.ndarray, target: float, color) -> None:

@@ -14,7 +14,6 @@ import functools
 import html
 import io
 import math
-import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -554,10 +553,13 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
     def cell(rows: pd.DataFrame, col: str, kind: str) -> str:
         if col not in rows.columns or not len(rows):
             return "-"
-        m, lo, hi = mean_ci(pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float))
+        v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+        have = v[~np.isnan(v)]            # a replication with no event judged has no value
+        m, lo, hi = mean_ci(have)
+        note = "" if len(have) == len(v) else f" ({len(have)}/{len(v)} reps)"
         if kind == "pct":
-            return _pct(m) + ("" if not np.isfinite(lo) else f" [{_pct(lo)}, {_pct(hi)}]")
-        return _mins(m) + ("" if not np.isfinite(lo) else f" [{_mins(lo)}, {_mins(hi)}]")
+            return _pct(m) + ("" if not np.isfinite(lo) else f" [{_pct(lo)}, {_pct(hi)}]") + note
+        return _mins(m) + ("" if not np.isfinite(lo) else f" [{_mins(lo)}, {_mins(hi)}]") + note
 
     trows = []
     for v in exp.variants:
@@ -568,7 +570,7 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
     heads = ["variant"] + [f"{st.replace('_', ' ')} <= {float(t[TARGET_KEY[st]]):g} min" for st in TARGET_STAGES] \
         + ["on-scene p90 (min)", "WO dispatched in limit", "WO closed in limit"]
     parts.append('<h2 id="targets">Targets</h2><p>Mean over successful replications with its 95 % Student-t '
-                 'interval in brackets.</p>' + _table(heads, [[_e(c) for c in r] for r in trows],
+                 'interval in brackets; "(k/R reps)": only k replications had events judged for that stage.</p>' + _table(heads, [[_e(c) for c in r] for r in trows],
                                                       "table-targets", raw=True))
     urows = []
     roles = [r for r in ROLE_LABEL if f"util.{r}" in runs.columns]
@@ -597,6 +599,9 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
         original = _original_ref(base_ref, exp.config_path.parent if exp.config_path else None)
         first = exp.variants[0] if exp.variants else ""
         prow = parameter_rows(exp.scenario, original, "experiment ([set] or variant)")
+        for r in prow:
+            if r["key"] in factors:
+                r["set_in"] = "experiment factor: varies by variant (value of the first shown)"
         parts.append(f'<h2 id="parameters">Scenario parameters and their sources</h2><p>The resolved scenario of '
                      f'the first variant (<b>{_e(first)}</b>); the other variants differ only in the factors '
                      f'listed under Variants. Keys marked in red are set by the experiment.</p>'

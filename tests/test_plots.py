@@ -9,7 +9,6 @@ the right x, one curve per variant, labels with units.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 
@@ -18,7 +17,6 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
 
 from gridsim import plots, report
 from gridsim.cli import main
