@@ -130,12 +130,17 @@ class Dispatcher:
         self.area_p110 += self.in_p110 * (t - self.t_p110)
         self.t_q_police = self.t_q_grid = self.t_p110 = t
 
-    def _busy_until(self, i: int, t_free: float, kind: int) -> None:
+    def _occupy(self, i: int, r: int, t: float, t_free: float, kind: int) -> None:
+        """Responder i (role r) is busy from t to t_free: count it, book its busy minutes inside
+        the measured window, and schedule its release."""
         self.busy[i] = True
-        r = self.role[i]
         self.busy_by_role[r] += 1
         if r == POLICE:
             self.busy_police += 1
+        lo = t if t > self.warm else self.warm
+        hi = t_free if t_free < self.horizon else self.horizon
+        if hi > lo:
+            self.busy_min[r] += hi - lo
         self.q.push(t_free, FREE, i, kind)
 
     # ------------------------------------------------------------------ police
@@ -170,9 +175,10 @@ class Dispatcher:
         if self.q_police > self.max_q_police and t >= self.warm:
             self.max_q_police = self.q_police
 
-    def _start_police(self, u: int, task: tuple, t: float) -> None:
+    def _start_police(self, u: int, task: tuple, t: float, idle: bool = True) -> None:
         kind, e, x, y, svc, _prio, _tr, home = task
-        self.police_idle[self.home[u]].remove(u)
+        if idle:
+            self.police_idle[self.home[u]].remove(u)
         ev, rec = self.ev, self.rec
         mpk = self.min_per_km[POLICE]
         t_set = t + ev["turnout"][e]
@@ -184,8 +190,7 @@ class Dispatcher:
         else:
             t_free = t_end
             self.x[u], self.y[u] = x, y
-        self._busy_until(u, t_free, kind)
-        self._account(POLICE, t, t_free)
+        self._occupy(u, POLICE, t, t_free, kind)
         if kind == P110:
             rec.t_dispatch[e] = t_set
             rec.t_arrive[e] = t_arr
@@ -209,12 +214,6 @@ class Dispatcher:
                 mx[e] = t_arr
             if left[e] == 0:
                 rec.t_cordon[e] = mx.pop(e)
-
-    def _account(self, role: int, t0: float, t1: float) -> None:
-        lo = t0 if t0 > self.warm else self.warm
-        hi = t1 if t1 < self.horizon else self.horizon
-        if hi > lo:
-            self.busy_min[role] += hi - lo
 
     def _next_police_task(self, s: int, t: float):
         own = self.police_q[s]
@@ -285,8 +284,7 @@ class Dispatcher:
                 ox, oy = origin
         t_arr = t + math.hypot(x - ox, y - oy) * self.min_per_km[r]
         t_end = t_arr + svc
-        self._busy_until(w, t_end, kind)
-        self._account(r, t, t_end)
+        self._occupy(w, r, t, t_end, kind)
         if kind == WORK:
             rec.t_dispatch[e] = t
             rec.t_arrive[e] = t_arr
@@ -359,8 +357,7 @@ class Dispatcher:
             if self.on[POLICE]:
                 nxt = self._next_police_task(s, t)
                 if nxt is not None:
-                    self.police_idle[s].append(i)
-                    self._start_police(i, nxt, t)
+                    self._start_police(i, nxt, t, idle=False)
                     return
             self.police_idle[s].append(i)
             return

@@ -7,6 +7,7 @@ compared. Mesa's DEVSimulator is deprecated in Mesa 3.5 and about 6x slower than
 from __future__ import annotations
 
 import heapq
+import itertools
 from typing import Any
 
 
@@ -17,11 +18,10 @@ class EventQueue:
 
     def __init__(self) -> None:
         self.heap: list[tuple] = []
-        self._seq = 0
+        self._seq = itertools.count()
 
     def push(self, time: float, kind: int, a: Any = None, b: Any = None) -> None:
-        self._seq += 1
-        heapq.heappush(self.heap, (time, self._seq, kind, a, b))
+        heapq.heappush(self.heap, (time, next(self._seq), kind, a, b))
 
     def pop(self) -> tuple:
         """The earliest event (time, seq, kind, a, b)."""
