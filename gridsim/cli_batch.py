@@ -113,22 +113,27 @@ def _is_share(metric: str) -> bool:
     return metric.split(".")[-1] in ("share", "ci_low", "ci_high") or metric.startswith("util.")
 
 
-def _fmt(v: float, share: bool, signed: bool = False) -> str:
+def _decimals(values) -> int:
+    """Decimals for a metric's numbers, from the size of its means: 1,234 / 123.4 / 12.34 / 0.123."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    mag = max(finite) if finite else 1.0
+    return 0 if mag >= 1000 else 1 if mag >= 100 else 2 if mag >= 1 else 3
+
+
+def _fmt(v: float, share: bool, signed: bool = False, decimals: int = 2) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if math.isinf(v):
         return ("+" if signed and v > 0 else "") + ("inf" if v > 0 else "-inf")
     if share:
         return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}%"
-    mag = abs(v)
-    text = f"{v:,.0f}" if mag >= 1000 else f"{v:.1f}" if mag >= 100 else f"{v:.2f}" if mag >= 1 else f"{v:.3f}"
-    return ("+" + text) if signed and v >= 0 else text
+    return f"{v:+,.{decimals}f}" if signed else f"{v:,.{decimals}f}"
 
 
-def _ci(lo: float, hi: float, share: bool, signed: bool = False) -> str:
+def _ci(lo: float, hi: float, share: bool, signed: bool = False, decimals: int = 2) -> str:
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
         return ""
-    return f"[{_fmt(lo, share, signed)}, {_fmt(hi, share, signed)}]"
+    return f"[{_fmt(lo, share, signed, decimals)}, {_fmt(hi, share, signed, decimals)}]"
 
 
 def format_summary(exp, summary) -> str:
@@ -139,13 +144,14 @@ def format_summary(exp, summary) -> str:
              f"{'vs ' + exp.baseline.name[:30]:>12s} {'95% CI':>21s}"]
     for metric, part in summary.groupby("metric", sort=False):
         share = _is_share(metric)
+        dec = _decimals(part["mean"].tolist())
         unit = "  (difference in percentage points)" if share else ""
         lines.append(f"{metric}{unit}")
         for r in part.itertuples(index=False):
-            diff = "(baseline)" if r.variant == exp.baseline.name else _fmt(r.diff, share, True)
-            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {_fmt(r.mean, share):>9s} "
-                         f"{_ci(r.ci_low, r.ci_high, share):>21s}   {diff:>12s} "
-                         f"{_ci(r.diff_ci_low, r.diff_ci_high, share, True):>21s}")
+            diff = "(baseline)" if r.variant == exp.baseline.name else _fmt(r.diff, share, True, dec)
+            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {_fmt(r.mean, share, False, dec):>9s} "
+                         f"{_ci(r.ci_low, r.ci_high, share, False, dec):>21s}   {diff:>12s} "
+                         f"{_ci(r.diff_ci_low, r.diff_ci_high, share, True, dec):>21s}")
     return "\n".join(lines)
 
 
