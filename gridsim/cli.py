@@ -118,6 +118,7 @@ def print_run_summary(summary: dict, paths: dict) -> None:
         ci = "" if r["ci_low"] is None else f"[{_pct(r['ci_low'])},{_pct(r['ci_high'])}]"
         print(f"  {label:40s} {r['n']:7,d} {_pct(r['share'])}  {ci:>15s} "
               f"{_mins(r['p50'])} {_mins(r['p90'])} {_mins(r['p95'])} {_mins(r['p99'])}")
+    _print_by(summary, "source", "by source")
     _print_by(summary, "division", "by division")
     _print_by(summary, "category", "by category")
     _print_hourly(summary)
