@@ -146,9 +146,18 @@ class DaskExecutor(Executor):
         distributed = self._distributed
         try:
             if self.local:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR)
+                import dask
+                # The runs are pure-Python and CPU-bound, one per core: the worker's statistical
+                # profiler (a stack sample every 10 ms) and GIL monitor slowed them by about a
+                # quarter, and the 20 ms event-loop tick and frequent monitors take CPU from them.
+                with dask.config.set({"distributed.worker.profile.enabled": False,
+                                      "distributed.admin.system-monitor.gil.enabled": False,
+                                      "distributed.admin.tick.interval": "1s",
+                                      "distributed.admin.system-monitor.interval": "5s",
+                                      "distributed.worker.memory.monitor-interval": "1s"}):
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR)
                 self._client = distributed.Client(self._cluster)
             else:
                 self._client = distributed.Client(self.address, timeout="15s")
