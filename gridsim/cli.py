@@ -170,15 +170,20 @@ def _print_hourly(summary: dict) -> None:
         print("  " + "   ".join(line[i:i + 6]))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from gridsim.run import simulate, write_run
-
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """--set values plus the --days / --seed shortcuts, as scenario overrides."""
     overrides = list(args.overrides)
     if args.days is not None:
         overrides.append(f"run.days={args.days}")
     if args.seed is not None:
         overrides.append(f"run.seed={args.seed}")
-    scenario = load_scenario(args.scenario, overrides)
+    return overrides
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gridsim.run import simulate, write_run
+
+    scenario = load_scenario(args.scenario, run_overrides(args))
     out = args.out or f"results/{scenario.name}"
     result = simulate(scenario, progress=sys.stderr.isatty() and not args.quiet)
     paths = write_run(result, scenario, out)

@@ -46,16 +46,12 @@ def register(sub) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from gridsim.cli import UsageError
+    from gridsim.cli import UsageError, run_overrides
     from gridsim.scenario import load_scenario
     from gridsim.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
 
     targets = [parse_target(t) for t in args.target]
-    overrides = list(args.overrides)
-    if args.days is not None:
-        overrides.append(f"run.days={args.days}")
-    if args.seed is not None:
-        overrides.append(f"run.seed={args.seed}")
+    overrides = run_overrides(args)
     scenario = load_scenario(args.scenario, overrides)
     if args.reps < 2:
         raise UsageError("--reps must be at least 2 (replications give the confidence interval its width)")

@@ -199,21 +199,19 @@ class Dispatcher:
             rec.responder_role[e] = POLICE
             rec.responder_borrowed[e] = self.home[u] != home
         elif kind == SUPPORT:
-            left = ev["sup_left"]
-            left[e] -= 1
-            mx = ev["sup_max"]
-            if t_arr > mx.get(e, -INF):
-                mx[e] = t_arr
-            if left[e] == 0:
-                rec.t_support[e] = mx.pop(e)
+            self._last_arrival(e, t_arr, ev["sup_left"], ev["sup_max"], rec.t_support)
         else:  # CORDON
-            left = ev["cor_left"]
-            left[e] -= 1
-            mx = ev["cor_max"]
-            if t_arr > mx.get(e, -INF):
-                mx[e] = t_arr
-            if left[e] == 0:
-                rec.t_cordon[e] = mx.pop(e)
+            self._last_arrival(e, t_arr, ev["cor_left"], ev["cor_max"], rec.t_cordon)
+
+    @staticmethod
+    def _last_arrival(e: int, t_arr: float, left, latest: dict, column) -> None:
+        """One of several units needed (support, cordon) is on its way: the stage completes
+        when the last of them arrives."""
+        left[e] -= 1
+        if t_arr > latest.get(e, -INF):
+            latest[e] = t_arr
+        if left[e] == 0:
+            column[e] = latest.pop(e)
 
     def _next_police_task(self, s: int, t: float):
         own = self.police_q[s]
