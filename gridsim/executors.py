@@ -150,8 +150,8 @@ class DaskExecutor(Executor):
             if self.local:
                 import dask
                 # The runs are pure-Python and CPU-bound, one per core: the worker's statistical
-                # profiler (a stack sample every 10 ms) and GIL monitor slowed them by about a
-                # quarter, and the 20 ms event-loop tick and frequent monitors take CPU from them.
+                # profiler (a stack sample every 10 ms) and GIL monitor slowed them by about 10 %,
+                # and the 20 ms event-loop tick and frequent monitors take CPU from them.
                 with dask.config.set({"distributed.worker.profile.enabled": False,
                                       "distributed.admin.system-monitor.gil.enabled": False,
                                       "distributed.admin.tick.interval": "1s",
