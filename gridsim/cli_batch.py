@@ -183,7 +183,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     class _Announce:     # say where the work goes only when there is work
         def start(self, e, todo, done, ex):
-            print(f"running {todo} run(s) ({done} already in the store) {ex.describe()}", flush=True)
+            print(f"running {todo} of {e.n_runs} runs {ex.describe()}", flush=True)
             reporter.start(e, todo, done, ex)
 
         def advance(self, row):
@@ -200,6 +200,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except ExecutorError as exc:
         print(f"gridsim: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"gridsim: interrupted; the runs committed so far are kept in {out}/ (runs.parquet and "
+              f"summary.csv cover them): run the same command again to resume", file=sys.stderr)
+        return 130
     if report.ran == 0:
         print(f"nothing to run: all {report.planned} runs are already in {report.store}/ "
               f"(--force starts again{', --retry-failed re-runs the failed ones' if len(report.failed) else ''})")

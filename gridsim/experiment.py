@@ -339,7 +339,7 @@ def load_experiment(path: str | Path) -> Experiment:
                    "differ after formatting")
     run_set = {"run.days": days, "run.seed": seed}
     variants: list[Variant] = []
-    for vname, (_, overrides, ref, start), in zip(names, specs):
+    for vname, (_, overrides, ref, start) in zip(names, specs):
         origin = f"{label} [factors]" if has_f else f"{label} [[variants]] '{vname}'"
         scen = start.copy_with(overrides, origin=origin) if overrides else start
         scen = scen.copy_with({**run_set, "name": f"{name}.{vname}"}, origin=f"{label} days/seed")

@@ -19,7 +19,7 @@ from scipy import stats
 from gridsim import experiment as ex
 from gridsim.cli import main
 from gridsim.executors import ProcessExecutor, SerialExecutor
-from gridsim.experiment import (ECDF_GRID_MIN, METRIC_NAMES, RunTask, execute_run, load_experiment,
+from gridsim.experiment import (ECDF_GRID_MIN, METRIC_NAMES, execute_run, load_experiment,
                                 run_batch, summarise_runs)
 from gridsim.scenario import ScenarioError
 
