@@ -50,7 +50,7 @@ from gridsim import __version__
 from gridsim.city import City, build_city
 from gridsim.metrics import mean_ci, paired_difference_ci, stage_elapsed
 from gridsim.run import simulate
-from gridsim.scenario import BUILTIN_NAME, ROLES, Scenario, ScenarioError, builtin_path, load_scenario
+from gridsim.scenario import BUILTIN_NAME, ROLES, SOURCES, Scenario, ScenarioError, builtin_path, load_scenario
 
 # --------------------------------------------------------------------------- metric names
 
@@ -66,8 +66,14 @@ KNOWN_VOLUMES = ("110_incidents", "12345_work_orders", "grid_patrol_reports", "h
                  "events_total", "days_counted")
 KNOWN_QUEUES = ("police_mean", "police_max", "grid_mean", "grid_max", "police_tasks_in_system_mean",
                 "incidents_110_in_system_mean")
+# per-source stage metrics, e.g. 110.on_scene.share: the 110 incidents alone, so that police
+# staffing is not judged by urgent work orders (which also count in on_scene.share)
+SOURCE_FIELDS = ("n", "share", "p50", "p90")
+SOURCE_METRICS: tuple[str, ...] = tuple(f"{src}.{s}.{f}" for src in SOURCES for s in METRIC_STAGES
+                                        for f in SOURCE_FIELDS)
 METRIC_NAMES: tuple[str, ...] = (
     tuple(f"{s}.{f}" for s in METRIC_STAGES for f in STAGE_FIELDS)
+    + SOURCE_METRICS
     + tuple(f"util.{r}" for r in UTIL_ROLES)
     + tuple(f"volume.{k}" for k in KNOWN_VOLUMES)
     + tuple(f"queue.{k}" for k in KNOWN_QUEUES))
@@ -379,7 +385,8 @@ def _check_reserved(path: str, where: str, overrides: dict) -> None:
 
 def _metric_help() -> str:
     return ("<stage>.<field> with stage in " + ", ".join(METRIC_STAGES) + " and field in "
-            + ", ".join(STAGE_FIELDS) + "; util.<role> (" + ", ".join(UTIL_ROLES) + "); volume.<key> ("
+            + ", ".join(STAGE_FIELDS) + "; <source>.<stage>.<field> for one source (110, 12345, grid; field "
+            + ", ".join(SOURCE_FIELDS) + "); util.<role> (" + ", ".join(UTIL_ROLES) + "); volume.<key> ("
             + ", ".join(KNOWN_VOLUMES) + "); queue.<key> (" + ", ".join(KNOWN_QUEUES)
             + "); or a pattern such as '*.share'")
 
@@ -447,6 +454,10 @@ def flatten_summary(summary: dict) -> dict[str, float]:
         row = stages.get(stage) or {}
         for f in STAGE_FIELDS:
             out[f"{stage}.{f}"] = _num(row.get(f))
+    by_source = {(str(r.get("source")), r.get("stage")): r for r in summary.get("by", {}).get("source", [])}
+    for name in SOURCE_METRICS:
+        src, stage, f = name.split(".")
+        out[name] = _num((by_source.get((src, stage)) or {}).get(f))
     util = summary.get("utilisation", {})
     for role in UTIL_ROLES:
         out[f"util.{role}"] = _num((util.get(role) or {}).get("utilisation"))

@@ -360,3 +360,21 @@ def test_batch_help_shows_examples(capsys):
         main(["batch", "--help"])
     out = capsys.readouterr().out
     assert "examples:" in out and "--dask local" in out and "--keep-events" in out
+
+
+def test_per_source_metrics_judge_one_source_only():
+    """110.on_scene.share is the 110 incidents alone; on_scene.share also judges urgent work orders."""
+    from gridsim.experiment import flatten_summary
+    from gridsim.run import simulate
+    from gridsim.scenario import load_scenario
+    s = load_scenario(None, ["run.days=1"])
+    res = simulate(s, keep_hourly=False)
+    flat = flatten_summary(res.summary)
+    ev = res.events
+    police = ev[(ev.source == "110") & (ev.t_call >= 240) & ev.t_arrive.notna()]
+    assert flat["110.on_scene.n"] >= len(police)
+    assert flat["110.on_scene.share"] == pytest.approx(((police.t_arrive - police.t_call) <= 5).sum()
+                                                      / flat["110.on_scene.n"])
+    assert flat["110.on_scene.share"] > flat["on_scene.share"]
+    assert math.isnan(flat["110.register_dispatch.share"])          # no such step for 110
+    assert flat["12345.register_dispatch.n"] + flat["grid.register_dispatch.n"] == flat["register_dispatch.n"]
