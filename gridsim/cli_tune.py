@@ -38,6 +38,8 @@ def register(sub) -> None:
     p.add_argument("--reps", type=int, default=3, help="replications per candidate (default 3)")
     p.add_argument("--budget", type=int, default=200, help="maximum simulation runs (default 200)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel runs (default: all cores)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS|local",
+                   help="run candidates on a Dask scheduler, or a local Dask cluster (pip install -e '.[dask]')")
     p.add_argument("--min", dest="lo", type=float, default=None, help="lower bound of the value (default 0)")
     p.add_argument("--max", dest="hi", type=float, default=None, help="upper bound (default 10x the current value)")
     p.add_argument("--resolution", type=float, default=None, help="stop bisecting below this step")
@@ -62,7 +64,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     try:
         res = run_tune(scenario, args.scenario, targets, args.vary, per=args.per, total=args.total,
                        reps=args.reps, budget=args.budget, workers=max(1, min(args.workers, args.reps)),
-                       lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution)
+                       lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution, dask=args.dask)
     except TuneError as exc:
         print(f"gridsim tune: {exc}")
         return 1

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +24,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from gridsim.executors import Executor, make_executor
 from gridsim.metrics import STAGES, stage_elapsed, wilson_interval
 from gridsim.run import simulate
 from gridsim.scenario import BUILTIN_NAME, SOURCES, Scenario, ScenarioError
@@ -154,18 +153,19 @@ class Tuner:
     workers: int = 1
     per: str | None = None
     echo: Callable[[str], None] = print
+    dask: str | None = None
     log: list[dict] = field(default_factory=list)
     runs_used: int = 0
-    _pool: ProcessPoolExecutor | None = None
+    _executor: Executor | None = None
 
     def __enter__(self) -> "Tuner":
-        if self.workers > 1:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        # the batch executors: serial, local processes or Dask, kept open for the whole search
+        self._executor = make_executor(self.workers, self.dask).__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        if self._executor is not None:
+            self._executor.__exit__(*exc)
 
     def evaluate(self, overrides: dict, label: str) -> Evaluation:
         if self.runs_used + self.reps > self.budget:
@@ -173,7 +173,11 @@ class Tuner:
                             f"raise --budget or narrow the search")
         sc = self.scenario.copy_with(overrides, origin="tuner")
         jobs = [(sc, r, self.targets, self.per) for r in range(self.reps)]
-        results = list(self._pool.map(_run_counts, jobs)) if self._pool else [_run_counts(j) for j in jobs]
+        results = []
+        for _job, res in self._executor.run(_run_counts, jobs):
+            if isinstance(res, BaseException):
+                raise res
+            results.append(res)
         self.runs_used += self.reps
         pooled: dict = {}
         for res in results:
@@ -426,7 +430,8 @@ def recommended_toml(scenario_ref: str | None, out_dir: Path, overrides: dict) -
 def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target], key: str,
              per: str | None = None, total: int | None = None, reps: int = 3, budget: int = 200,
              workers: int = 1, lo_bound: float | None = None, hi_bound: float | None = None,
-             resolution: float | None = None, echo: Callable[[str], None] = print) -> TuneResult:
+             resolution: float | None = None, echo: Callable[[str], None] = print,
+             dask: str | None = None) -> TuneResult:
     """The whole search: analytic start, simulation refinement, square-root rule comparison."""
     try:
         current = scenario.get(key)
@@ -463,7 +468,7 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
         if not is_int:
             resolution = max(abs(base) * 0.01, 1e-9)
     lo_b = 0 if lo_bound is None else lo_bound
-    with Tuner(scenario, targets, reps, budget, workers, per, echo) as tuner:
+    with Tuner(scenario, targets, reps, budget, workers, per, echo, dask) as tuner:
         tuner.runs_used = runs_pilot
         if per is None:
             hi_b = hi_bound if hi_bound is not None else 10 * max(current, analytic or 0, 1)

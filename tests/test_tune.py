@@ -140,3 +140,14 @@ def test_bad_targets(text):
     r = subprocess.run([sys.executable, "-m", "gridsim", "tune", "--target", text, "--vary", "staff.police_units"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "--target" in r.stderr
+
+
+def test_parallel_executor_gives_the_same_search():
+    s = load_scenario(MMC, ["run.days=10"])
+    args = dict(reps=2, echo=_quiet)
+    serial = run_tune(s, str(MMC), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",
+                      workers=1, **args)
+    procs = run_tune(s, str(MMC), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",
+                     workers=2, **args)
+    assert serial.value == procs.value
+    assert [r["register_dispatch.share"] for r in serial.log] == [r["register_dispatch.share"] for r in procs.log]
