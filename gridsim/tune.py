@@ -228,7 +228,6 @@ def measure_load(scenario: Scenario, role: str, target: Target, unit: str) -> Un
     codes = fam[col].cat.codes.to_numpy() if unit == "division" else fam[col].to_numpy()
     busy = (fam.t_done - fam.t_dispatch).to_numpy()
     # tasks the records do not show (support, cordon, verification, co-response) scale the load
-    util = res.summary["utilisation"][role]
     roles_busy = sum(u["busy_hours"] for r, u in res.summary["utilisation"].items()
                      if (r == "police") == (role == "police"))
     scale = (roles_busy * 60.0 / busy.sum()) if busy.sum() > 0 and roles_busy else 1.0
@@ -240,7 +239,6 @@ def measure_load(scenario: Scenario, role: str, target: Target, unit: str) -> Un
     stage_end = {"respond": "t_dispatch", "on_scene": "t_arrive"}.get(target.stage, "t_dispatch")
     fixed = (fam[stage_end] - fam.t_call) - (fam.t_dispatch - fam.t_ready)
     allowance = max(0.0, target.minutes - float(np.nanmedian(fixed))) if len(fixed) else target.minutes
-    del util
     return UnitLoad(lam=lam, mean_service=mean_s, allowance=allowance)
 
 
