@@ -180,11 +180,25 @@ def run_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def ensure_out_dir(path: str) -> str:
+    """Create the output directory before any work, so a bad --out fails in a second, clearly."""
+    from pathlib import Path
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        probe = Path(path) / ".gridsim-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot write there ({exc.strerror}); "
+                         "allowed: a directory you can create and write") from None
+    return path
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from gridsim.run import simulate, write_run
 
     scenario = load_scenario(args.scenario, run_overrides(args))
-    out = args.out or f"results/{scenario.name}"
+    out = ensure_out_dir(args.out or f"results/{scenario.name}")
     result = simulate(scenario, progress=sys.stderr.isatty() and not args.quiet)
     paths = write_run(result, scenario, out)
     print_run_summary(result.summary, paths)
@@ -228,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ScenarioError, UsageError) as exc:
         print(f"gridsim: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:          # a file that cannot be read or written: one line, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"gridsim: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gridsim: interrupted", file=sys.stderr)

@@ -48,7 +48,7 @@ def register(sub) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from gridsim.cli import UsageError, run_overrides
+    from gridsim.cli import UsageError, ensure_out_dir, run_overrides
     from gridsim.scenario import load_scenario
     from gridsim.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
 
@@ -57,7 +57,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     if args.reps < 2:
         raise UsageError("--reps must be at least 2 (replications give the confidence interval its width)")
-    out = Path(args.out or f"results/tune-{scenario.name}")
+    out = Path(ensure_out_dir(args.out or f"results/tune-{scenario.name}"))
     print(f"tuning {args.vary} on {scenario.name} ({scenario['run']['days']} day(s), seed "
           f"{scenario['run']['seed']}, {args.reps} replications per candidate) for: "
           + "; ".join(t.label() for t in targets))

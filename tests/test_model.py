@@ -222,3 +222,15 @@ def test_category_can_lean_urban_without_changing_the_mix():
             assert u1 == u0
         else:
             assert (u1 - u0) * lean > 0.05, (cat, u0, u1)
+
+
+def test_cli_run_bad_out_dir_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = subprocess.run([sys.executable, "-m", "gridsim", "run", "--out", str(blocker / "sub")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"--out {blocker / 'sub'}: cannot write there" in r.stderr
+    assert blocker.read_text() == "x"            # nothing already there is touched
