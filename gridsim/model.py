@@ -117,16 +117,17 @@ class CityModel(mesa.Model):
         processed = 0
         bar = _progress_bar(self.progress, self.spec["run"]["days"])
         start_ev = self._start_110, self._start_work, self._start_work
+        free, start_verify = disp.free, self._start_verify
+        ts = tr[order[0]] if n_stream else math.inf      # next arrival ready for dispatch
         while True:
-            ts = tr[order[i]] if i < n_stream else math.inf
             if heap and heap[0][0] <= ts:
                 t, _, kind, a, b = pop(heap)
                 if t > H:
                     break
                 if kind == FREE:
-                    disp.free(a, t, b)
+                    free(a, t, b)
                 elif kind == VERIFY_READY:
-                    self._start_verify(a, t)
+                    start_verify(a, t)
                 elif kind == SAMPLE:
                     self.datacollector.collect(self)
                     if bar is not None and t > 0:
@@ -144,6 +145,7 @@ class CityModel(mesa.Model):
                 e = order[i]
                 i += 1
                 start_ev[src[e]](e, ts)
+                ts = tr[order[i]] if i < n_stream else math.inf
             processed += 1
         disp.advance(H)
         self.events_processed = processed
