@@ -559,14 +559,19 @@ def ecdf_run(run: RunData) -> Figure:
                 if notes:
                     ax.text(0.98, 0.04, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom",
                             fontsize=8, color="#444444")
-            ax.axvline(target, color=TARGET_COLOR, ls="--", lw=1.4, label=f"target {target:g} min")
-            ax.set_xlim(0, xmax)
-            ax.set_ylim(0, 1.02)
-            _pct_axis(ax)
-            ax.set_xlabel("minutes from the call")
-            ax.set_ylabel("share of events reached")
+            _finish_ecdf_axis(ax, target, xmax)
         _title(fig, "Time from call to each target stage (cumulative share of events)", run.context)
     return fig
+
+
+def _finish_ecdf_axis(ax, target: float, xmax: float) -> None:
+    """Target line, limits and labels shared by the run and experiment ECDF panels."""
+    ax.axvline(target, color=TARGET_COLOR, ls="--", lw=1.4, label=f"target {target:g} min")
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(0, 1.02)
+    _pct_axis(ax)
+    ax.set_xlabel("minutes from the call")
+    ax.set_ylabel("share of events reached")
 
 
 def _annotate_share(ax, target: float, share: float, n: int, xmax: float) -> None:
@@ -611,12 +616,7 @@ def ecdf_experiment(exp: ExperimentData) -> Figure:
                 drawn += 1
             if not drawn:
                 _no_data(ax)
-            ax.axvline(target, color=TARGET_COLOR, ls="--", lw=1.4, label=f"target {target:g} min")
-            ax.set_xlim(0, xmax)
-            ax.set_ylim(0, 1.02)
-            _pct_axis(ax)
-            ax.set_xlabel("minutes from the call")
-            ax.set_ylabel("share of events reached")
+            _finish_ecdf_axis(ax, target, xmax)
             if drawn:
                 handles, labels = ax.get_legend_handles_labels()
                 first = {lab.split(": ")[0]: i for i, lab in enumerate(labels)}
