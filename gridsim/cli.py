@@ -243,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"gridsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:         # output piped into `head` and closed: not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:          # a file that cannot be read or written: one line, no traceback
         where = f": {exc.filename}" if exc.filename else ""
         print(f"gridsim: error: {exc.strerror or exc}{where}", file=sys.stderr)
