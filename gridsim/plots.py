@@ -40,7 +40,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
 from gridsim.metrics import STAGES, _group_percentiles, mean_ci, stage_elapsed, stage_table, stage_table_by
-from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario import SOURCES, Scenario, load_scenario
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
 PCT_STATS = ("p50", "p90", "p95", "p99")
@@ -275,7 +275,7 @@ class ExperimentData:
     @property
     def factors(self) -> list[str]:
         """Swept factors: dotted columns that are not metrics (their first part is a scenario section)."""
-        metric_prefixes = set(ALL_STAGES) | {"util", "volume", "queue", "ecdf"}
+        metric_prefixes = set(ALL_STAGES) | set(SOURCES) | {"util", "volume", "queue", "ecdf"}
         return [c for c in self.runs.columns if "." in c and c.split(".")[0] not in metric_prefixes]
 
     @property
@@ -1021,6 +1021,16 @@ def staffing_metrics(exp: ExperimentData) -> list[str]:
     return [c for c in cols if c in exp.runs.columns]
 
 
+def _factor_label(value) -> str:
+    """A factor value as a group label: lists and missing values (a variant that does not set
+    the key) included."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
 def staffing_experiment(exp: ExperimentData, factor: str | None = None, metric: str | None = None) -> Figure:
     """Metrics against a swept numeric factor: mean and 95 % CI over replications, target lines.
 
@@ -1035,9 +1045,9 @@ def staffing_experiment(exp: ExperimentData, factor: str | None = None, metric: 
     ok = exp.ok.copy()
     ok["_x"] = pd.to_numeric(ok[factor], errors="coerce")
     # a second dimension only if it varies at a fixed x (factors that move with x are not one)
-    others = [f for f in exp.factors if f != factor
-              and ok.groupby("_x")[f].agg(lambda c: c.astype(str).nunique()).max() > 1]
-    ok["_group"] = ok[others].astype(str).agg(", ".join, axis=1) if others else ""
+    labels = {f: ok[f].map(_factor_label) for f in exp.factors if f != factor}
+    others = [f for f, lab in labels.items() if lab.groupby(ok["_x"]).nunique().max() > 1]
+    ok["_group"] = pd.DataFrame({f: labels[f] for f in others}).agg(", ".join, axis=1) if others else ""
     groups = list(dict.fromkeys(ok["_group"]))
     if metric is not None:
         panels = [resolve_metric_column(metric, ok.columns)]

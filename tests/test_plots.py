@@ -311,6 +311,14 @@ def test_staffing_against_factor(exp_data):
     assert "min" in ax.get_ylabel() and FACTOR in fig._supxlabel.get_text()
     single = plots.staffing_experiment(exp_data, metric="util_fulltime")
     assert len([a for a in single.axes if a.get_visible()]) == 1
+    # a second factor that some variants leave unset (NaN) or set to a list, as in surge.toml
+    runs = exp_data.runs.copy()
+    runs["surge.divisions"] = [["Kunshan"] if i % 2 else math.nan for i in range(len(runs))]
+    runs["110.register_dispatch.share"] = math.nan        # a per-source metric, never a factor
+    mixed_data = plots.ExperimentData(runs=runs)
+    assert mixed_data.factors == [FACTOR, "surge.divisions"]
+    mixed = plots.staffing_experiment(mixed_data)
+    assert any(ax.get_visible() for ax in mixed.axes)
     no_factor = plots.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))
     with pytest.raises(plots.NotApplicable):
         plots.staffing_experiment(no_factor)
