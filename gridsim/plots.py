@@ -1101,7 +1101,9 @@ def _metric_column(metric: str, columns: Iterable[str]) -> str:
 
 
 def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: list[str], targets: dict) -> None:
-    stage, _, stat = col.partition(".")
+    head, _, rest = col.partition(".")
+    source = head if head in SOURCES and rest else None      # per-source metric, e.g. 110.on_scene.share
+    stage, _, stat = rest.partition(".") if source else (head, None, rest)
     is_share = stat in ("share", "ci_low", "ci_high") or col.startswith("util.")
     target = _target(targets, stage) if stage in TARGET_KEY else None
     infinite_any = False
@@ -1136,6 +1138,8 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], others: l
         title = f"busy share: {ROLE_LABEL.get(stat, stat)}"
     else:
         title = col
+    if source:
+        title = f"{source} only: {title}"
     ax.set_title(title, loc="left")
     if is_share:
         if col.startswith("util."):
