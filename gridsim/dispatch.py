@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class Dispatcher:
                  post_xy: np.ndarray):
         d = scenario["dispatch"]
         self.q = queue
+        self.heap, self.seq = queue.heap, queue.seq
         self.rec = rec
         self.ev = ev                      # per-event static lists/arrays (see model._event_inputs)
         self.warm, self.horizon = warmup_min, horizon_min
@@ -141,7 +143,7 @@ class Dispatcher:
         hi = t_free if t_free < self.horizon else self.horizon
         if hi > lo:
             self.busy_min[r] += hi - lo
-        self.q.push(t_free, FREE, i, kind)
+        heappush(self.heap, (t_free, next(self.seq), FREE, i, kind))   # the queue's push, inlined
 
     # ------------------------------------------------------------------ police
     def _nearest_idle_unit(self, pools, x: float, y: float) -> int:
@@ -352,7 +354,7 @@ class Dispatcher:
         if r == POLICE:
             self.busy_police -= 1
             s = self.home[i]
-            if self.on[POLICE]:
+            if self.q_police and self.on[POLICE]:       # anything queued at all? (usually not)
                 nxt = self._next_police_task(s, t)
                 if nxt is not None:
                     self._start_police(i, nxt, t, idle=False)
@@ -360,7 +362,7 @@ class Dispatcher:
             self.police_idle[s].append(i)
             return
         g = self.home[i]
-        if self.on[r]:
+        if self.q_grid and self.on[r]:
             nxt = self._next_grid_task(g, r, t)
             if nxt is not None:
                 self._start_worker(i, nxt, t)

@@ -14,14 +14,14 @@ from typing import Any
 class EventQueue:
     """A min-heap of timed events with FIFO tie-breaking."""
 
-    __slots__ = ("heap", "_seq")
+    __slots__ = ("heap", "seq")
 
     def __init__(self) -> None:
         self.heap: list[tuple] = []
-        self._seq = itertools.count()
+        self.seq = itertools.count()     # shared with the dispatcher's inlined push
 
     def push(self, time: float, kind: int, a: Any = None, b: Any = None) -> None:
-        heapq.heappush(self.heap, (time, next(self._seq), kind, a, b))
+        heapq.heappush(self.heap, (time, next(self.seq), kind, a, b))
 
     def pop(self) -> tuple:
         """The earliest event (time, seq, kind, a, b)."""
