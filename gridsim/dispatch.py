@@ -91,6 +91,7 @@ class Dispatcher:
         self.sc_rev = [tuple(r) for r in rev]
         self.sc_all = [(s,) + self.sc_nb[s] for s in range(S)]
         self.borrow = self._borrow_lists(city, d["borrow_radius_km"])
+        self.near = [(g,) + b for g, b in enumerate(self.borrow)]     # the grid, then its lenders
         self.cp_sc = [tuple(int(v) for v in row) for row in city.cp_subcenters]
         self.cp_x, self.cp_y = city.cp_x.tolist(), city.cp_y.tolist()
         self.div_cps = [np.flatnonzero(city.cp_div == k).tolist() for k in range(len(city.division_names))]
@@ -267,7 +268,7 @@ class Dispatcher:
         """Grid-police linkage: a grid worker joins only if one is free right now (no queue)."""
         g = task[7]
         idle, on = self.worker_idle, self.on
-        for h in (g,) + self.borrow[g]:
+        for h in self.near[g]:
             for r in self.grid_roles:
                 if on[r] and idle[r][h]:
                     self._start_worker(idle[r][h].pop(), task, t)
@@ -294,7 +295,7 @@ class Dispatcher:
             t_rep = t_end + ev["report_back"][e]
             rec.t_report[e] = t_rep
             if self.verify_enabled:
-                self.q.push(t_rep, VERIFY_READY, e, None)
+                heappush(self.heap, (t_rep, next(self.seq), VERIFY_READY, e, None))
             else:
                 rec.t_close[e] = t_rep + ev["close_delay"][e]
         elif kind == VERIFY:
@@ -305,13 +306,6 @@ class Dispatcher:
             rec.coresponder_role[e] = r
 
     def _next_grid_task(self, g: int, r: int, t: float):
-        gw = self.grids_waiting
-        if g not in gw:                      # fast path: nothing waiting here or next door
-            for h in self.borrow[g]:
-                if h in gw:
-                    break
-            else:
-                return None
         does_work = r in self.grid_roles
         does_verify = r in self.verify_roles
         wq, vq = self.work_q.get(g), self.verify_q.get(g)
@@ -363,10 +357,14 @@ class Dispatcher:
             return
         g = self.home[i]
         if self.q_grid and self.on[r]:
-            nxt = self._next_grid_task(g, r, t)
-            if nxt is not None:
-                self._start_worker(i, nxt, t)
-                return
+            gw = self.grids_waiting
+            for h in self.near[g]:           # only look when something waits here or next door
+                if h in gw:
+                    nxt = self._next_grid_task(g, r, t)
+                    if nxt is not None:
+                        self._start_worker(i, nxt, t)
+                        return
+                    break
         self.worker_idle[r][g].append(i)
 
     def shift_on(self, r: int, t: float) -> None:
