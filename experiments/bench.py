@@ -37,7 +37,7 @@ def main() -> None:
         return
 
     from gridsim.city import build_city
-    from gridsim.model import CityModel
+    from gridsim.engine.model import CityModel
     from gridsim.scenario import load_scenario
 
     profiler = None

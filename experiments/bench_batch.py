@@ -45,8 +45,8 @@ def main() -> None:
 
     import pyarrow.parquet as pq
 
-    from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor, default_workers
-    from gridsim.experiment import load_experiment, run_batch
+    from gridsim.studies.executors import DaskExecutor, ProcessExecutor, SerialExecutor, default_workers
+    from gridsim.studies.experiment import load_experiment, run_batch
 
     workers = args.workers or default_workers()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,3 +1,3 @@
-from gridsim.cli import main
+from gridsim.cli.main import main
 
 raise SystemExit(main())

@@ -1,6 +1,6 @@
 import random
 
-from gridsim.events import EventQueue
+from gridsim.engine.scheduler import EventQueue
 
 
 def test_pops_in_time_order_with_fifo_ties():

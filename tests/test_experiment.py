@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from gridsim import experiment as ex
-from gridsim.cli import main
-from gridsim.executors import ProcessExecutor, SerialExecutor
-from gridsim.experiment import (ECDF_GRID_MIN, METRIC_NAMES, execute_run, load_experiment,
+from gridsim.studies import experiment as ex
+from gridsim.cli.main import main
+from gridsim.studies.executors import ProcessExecutor, SerialExecutor
+from gridsim.studies.experiment import (ECDF_GRID_MIN, METRIC_NAMES, execute_run, load_experiment,
                                 run_batch, summarise_runs)
 from gridsim.scenario import ScenarioError
 
@@ -195,7 +195,7 @@ def test_common_random_numbers_and_recorded_seeds(tmp_path):
 
 def test_serial_processes_and_dask_give_identical_runs(tmp_path):
     pytest.importorskip("distributed")
-    from gridsim.executors import DaskExecutor
+    from gridsim.studies.executors import DaskExecutor
     exp = load_experiment(write_exp(tmp_path, "same", reps=2))
     run_batch(exp, tmp_path / "serial", SerialExecutor())
     run_batch(exp, tmp_path / "procs", ProcessExecutor(2))
@@ -364,8 +364,8 @@ def test_batch_help_shows_examples(capsys):
 
 def test_per_source_metrics_judge_one_source_only():
     """110.on_scene.share is the 110 incidents alone; on_scene.share also judges urgent work orders."""
-    from gridsim.experiment import flatten_summary
-    from gridsim.run import simulate
+    from gridsim.studies.experiment import flatten_summary
+    from gridsim.results.run import simulate
     from gridsim.scenario import load_scenario
     s = load_scenario(None, ["run.days=1"])
     res = simulate(s, keep_hourly=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridsim.metrics import (STAGES, _group_percentiles, mean_ci, paired_difference_ci, stage_elapsed,
+from gridsim.analysis.metrics import (STAGES, _group_percentiles, mean_ci, paired_difference_ci, stage_elapsed,
                              stage_table, stage_table_by, wilson_interval)
 
 NAN = math.nan

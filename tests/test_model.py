@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from gridsim.city import build_city
-from gridsim.demand import generate_demand
-from gridsim.metrics import paired_difference_ci
-from gridsim.model import CityModel, run_streams
-from gridsim.records import COLUMNS, write_parquet
-from gridsim.run import simulate
+from gridsim.engine.demand import generate_demand
+from gridsim.analysis.metrics import paired_difference_ci
+from gridsim.engine.model import CityModel, run_streams
+from gridsim.engine.records import COLUMNS, write_parquet
+from gridsim.results.run import simulate
 from gridsim.scenario import load_scenario
-from gridsim.shifts import shift_intervals
+from gridsim.engine.shifts import shift_intervals
 
 from conftest import SCENARIOS
 

@@ -1,7 +1,7 @@
 """Figures and the HTML report, from a small run and a small experiment built here.
 
 The experiment's runs.parquet is built in this module from a few `simulate()` results,
-following the agreed schema (see `gridsim.plots.ExperimentData`), so these tests do not depend
+following the agreed schema (see `gridsim.viz.plots.ExperimentData`), so these tests do not depend
 on the batch runner. Figures are checked through their matplotlib objects: target lines at
 the right x, one curve per variant, labels with units.
 """
@@ -18,10 +18,10 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from gridsim import plots, report
-from gridsim.cli import main
-from gridsim.metrics import stage_elapsed, stage_table
-from gridsim.run import simulate, write_run
+from gridsim.viz import plots, report
+from gridsim.cli.main import main
+from gridsim.analysis.metrics import stage_elapsed, stage_table
+from gridsim.results.run import simulate, write_run
 from gridsim.scenario import load_scenario
 
 FACTOR = "staff.fulltime_workers"

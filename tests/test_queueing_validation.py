@@ -10,9 +10,9 @@ Seeds are fixed, so the test is deterministic.
 import numpy as np
 import pytest
 
-from gridsim.run import simulate
+from gridsim.results.run import simulate
 from gridsim.scenario import load_scenario
-from gridsim.theory import erlang_c, mmc_mean_wait, mmc_wait_cdf
+from gridsim.analysis.theory import erlang_c, mmc_mean_wait, mmc_wait_cdf
 
 from conftest import SCENARIOS
 

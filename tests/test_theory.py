@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from gridsim.theory import (erlang_b, erlang_c, halfin_whitt_beta, halfin_whitt_delay_probability,
+from gridsim.analysis.theory import (erlang_b, erlang_c, halfin_whitt_beta, halfin_whitt_delay_probability,
                             mmc_least_servers, mmc_mean_wait, mmc_wait_cdf, square_root_staffing)
 
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from gridsim.run import simulate
+from gridsim.results.run import simulate
 from gridsim.scenario import ScenarioError, load_scenario
-from gridsim.theory import mmc_least_servers, mmc_wait_cdf
-from gridsim.tune import TuneError, parse_target, run_tune, target_counts
+from gridsim.analysis.theory import mmc_least_servers, mmc_wait_cdf
+from gridsim.studies.tune import TuneError, parse_target, run_tune, target_counts
 
 from conftest import SCENARIOS
 

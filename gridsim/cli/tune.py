@@ -1,4 +1,4 @@
-"""`gridsim tune`: parse, call gridsim.tune, print and write the recommendation."""
+"""`gridsim tune`: parse, call gridsim.studies.tune, print and write the recommendation."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ def register(sub) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from gridsim.cli import UsageError, ensure_out_dir, run_overrides
+    from gridsim.cli.main import UsageError, ensure_out_dir, run_overrides
     from gridsim.scenario import load_scenario
-    from gridsim.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
+    from gridsim.studies.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
 
     targets = [parse_target(t) for t in args.target]
     overrides = run_overrides(args)

@@ -158,9 +158,9 @@ def format_summary(exp, summary) -> str:
 # ------------------------------------------------------------------------------ command
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from gridsim.cli import UsageError
-    from gridsim.executors import ExecutorError, ExecutorSetupError, make_executor
-    from gridsim.experiment import default_out_dir, load_experiment, run_batch
+    from gridsim.cli.main import UsageError
+    from gridsim.studies.executors import ExecutorError, ExecutorSetupError, make_executor
+    from gridsim.studies.experiment import default_out_dir, load_experiment, run_batch
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be >= 1")

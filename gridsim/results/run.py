@@ -18,9 +18,9 @@ import pandas as pd
 
 from gridsim import __version__
 from gridsim.city import City, build_city
-from gridsim.metrics import stage_table, stage_table_by
-from gridsim.model import STREAMS, CityModel
-from gridsim.records import write_parquet
+from gridsim.analysis.metrics import stage_table, stage_table_by
+from gridsim.engine.model import STREAMS, CityModel
+from gridsim.engine.records import write_parquet
 from gridsim.scenario import Scenario
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")

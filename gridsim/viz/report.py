@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from gridsim import __version__
-from gridsim.metrics import stage_table_by
-from gridsim.plots import (ALL_STAGES, CAPTIONS, ROLE_LABEL, STAGE_TITLE, TARGET_KEY, TARGET_STAGES,
+from gridsim.analysis.metrics import stage_table_by
+from gridsim.viz.plots import (ALL_STAGES, CAPTIONS, ROLE_LABEL, STAGE_TITLE, TARGET_KEY, TARGET_STAGES,
                            ExperimentData, NotApplicable, RunData, kinds_for, load_results, make_figure)
 from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
 
@@ -547,7 +547,7 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
             [[str(r.get("variant", "")), str(r.get("replication", "")), str(r.get("error", ""))[:400]]
              for _, r in fr.iterrows()], "table-failed", left=3))
     # targets: mean and CI per variant
-    from gridsim.metrics import mean_ci
+    from gridsim.analysis.metrics import mean_ci
     t = exp.targets
 
     def cell(rows: pd.DataFrame, col: str, kind: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridsim.plots import FORMATS, KINDS, MAP_METRICS_HELP
+from gridsim.viz.plots import FORMATS, KINDS, MAP_METRICS_HELP
 
 EPILOG_PLOT = """figure kinds:
   ecdf         time to respond / be on scene / complete support / complete a cordon, target lines
@@ -36,8 +36,8 @@ examples:
 
 
 def _data(path: str):
-    from gridsim.cli import UsageError
-    from gridsim.plots import NotAResultsDir, load_results
+    from gridsim.cli.main import UsageError
+    from gridsim.viz.plots import NotAResultsDir, load_results
     try:
         return load_results(path)
     except NotAResultsDir as exc:
@@ -45,8 +45,8 @@ def _data(path: str):
 
 
 def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
-    from gridsim.cli import UsageError
-    from gridsim.plots import RunData, check_map_metric
+    from gridsim.cli.main import UsageError
+    from gridsim.viz.plots import RunData, check_map_metric
     if metric is None:
         return
     if isinstance(data, RunData):
@@ -55,7 +55,7 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
         except ValueError as exc:
             raise UsageError(f"--metric: {exc}") from None
     elif "staffing" in kinds:
-        from gridsim.plots import resolve_metric_column
+        from gridsim.viz.plots import resolve_metric_column
         try:
             resolve_metric_column(metric, data.runs.columns)
         except ValueError as exc:
@@ -63,8 +63,8 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from gridsim.cli import UsageError
-    from gridsim.plots import NotApplicable, kinds_for, save_figures
+    from gridsim.cli.main import UsageError
+    from gridsim.viz.plots import NotApplicable, kinds_for, save_figures
     data = _data(args.dir)
     kinds = list(dict.fromkeys(args.kinds)) if args.kinds else list(kinds_for(data))
     _check_metric(data, args.metric, kinds)
@@ -78,7 +78,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from gridsim.report import write_report
+    from gridsim.viz.report import write_report
     data = _data(args.dir)
     _check_metric(data, args.metric, ["map", "staffing"])
     path = write_report(args.dir, out=args.out, metric=args.metric)

@@ -16,7 +16,7 @@ import numpy as np
 
 from gridsim.city import City
 from gridsim.scenario import GRID_ROLES, SOURCES, Scenario
-from gridsim.shifts import shift_intervals
+from gridsim.engine.shifts import shift_intervals
 
 SOURCE_CODE = {s: i for i, s in enumerate(SOURCES)}     # "110": 0, "12345": 1, "grid": 2
 SURGE_SOURCE_KEY = {"110": "police", "12345": "hotline"}

@@ -6,11 +6,11 @@ in the summary. This module parses and validates it (`load_experiment`), plans t
 (`plan_runs`), runs one of them (`execute_run`, the picklable function every executor
 calls), keeps the results store under `results/NAME/` (`Store`), summarises the runs
 (`summarise_runs`) and drives a whole batch (`run_batch`). Executors live in
-`gridsim.executors`, the command in `gridsim.cli_batch`.
+`gridsim.studies.executors`, the command in `gridsim.cli.batch`.
 
 Common random numbers: run (variant v, replication r) is `simulate(scenario_v, replication=r,
 seed=root_seed)`, and `simulate` draws every stream from `SeedSequence(root_seed,
-spawn_key=(r, k))` (k = stream number, see `gridsim.model.STREAMS`), so replication r of every
+spawn_key=(r, k))` (k = stream number, see `gridsim.engine.model.STREAMS`), so replication r of every
 variant sees the same calls, and the differences between variants are paired.
 
 Store layout (`results/NAME/`)::
@@ -48,8 +48,8 @@ import pandas as pd
 
 from gridsim import __version__
 from gridsim.city import City, build_city
-from gridsim.metrics import mean_ci, paired_difference_ci, stage_elapsed
-from gridsim.run import simulate
+from gridsim.analysis.metrics import mean_ci, paired_difference_ci, stage_elapsed
+from gridsim.results.run import simulate
 from gridsim.scenario import BUILTIN_NAME, ROLES, SOURCES, Scenario, ScenarioError, builtin_path, load_scenario
 
 # --------------------------------------------------------------------------- metric names

@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from gridsim.city import BUILT, City, build_city
-from gridsim.demand import Demand, generate_demand
-from gridsim.dispatch import (CORDON, CORESP, FREE, P110, ROUTINE, SAMPLE, SHIFT_OFF, SHIFT_ON, SUPPORT,
+from gridsim.engine.demand import Demand, generate_demand
+from gridsim.engine.dispatch import (CORDON, CORESP, FREE, P110, ROUTINE, SAMPLE, SHIFT_OFF, SHIFT_ON, SUPPORT,
                               URGENT, VERIFY, VERIFY_READY, WARMUP_END, WORK, Dispatcher)
-from gridsim.distributions import sample
-from gridsim.events import EventQueue
-from gridsim.records import EventRecords, to_frame
-from gridsim.responders import ROLE_CODE, ROLE_NAME, Responder, responder_table
+from gridsim.engine.distributions import sample
+from gridsim.engine.scheduler import EventQueue
+from gridsim.engine.records import EventRecords, to_frame
+from gridsim.engine.responders import ROLE_CODE, ROLE_NAME, Responder, responder_table
 from gridsim.scenario import SOURCES, Scenario
-from gridsim.shifts import on_duty_minutes, shift_intervals
+from gridsim.engine.shifts import on_duty_minutes, shift_intervals
 
 STREAMS = ("demand_110", "demand_12345", "demand_grid", "service_110", "service_12345", "service_grid",
            "posts")

@@ -18,7 +18,7 @@ EPILOG_CITY = """examples:
 
 
 # Modules that add subcommands: each has `register(subparsers)` (keeps this file thin).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("gridsim.cli_tune", "gridsim.cli_batch", "gridsim.cli_plots")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("gridsim.cli.tune", "gridsim.cli.batch", "gridsim.cli.plot")
 
 
 class UsageError(Exception):
@@ -195,7 +195,7 @@ def ensure_out_dir(path: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gridsim.run import simulate, write_run
+    from gridsim.results.run import simulate, write_run
 
     scenario = load_scenario(args.scenario, run_overrides(args))
     out = ensure_out_dir(args.out or f"results/{scenario.name}")

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from gridsim.executors import Executor, make_executor
-from gridsim.metrics import STAGES, stage_elapsed, wilson_interval
-from gridsim.run import simulate
+from gridsim.studies.executors import Executor, make_executor
+from gridsim.analysis.metrics import STAGES, stage_elapsed, wilson_interval
+from gridsim.results.run import simulate
 from gridsim.scenario import BUILTIN_NAME, SOURCES, Scenario, ScenarioError
-from gridsim.theory import halfin_whitt_beta, mmc_least_servers
+from gridsim.analysis.theory import halfin_whitt_beta, mmc_least_servers
 
 STAFF_ROLES = {"staff.fulltime_workers": "fulltime", "staff.grid_leaders": "leader",
                "staff.parttime_workers": "parttime", "staff.police_units": "police"}

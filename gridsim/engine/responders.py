@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 if TYPE_CHECKING:       # pragma: no cover
-    from gridsim.model import CityModel
+    from gridsim.engine.model import CityModel
 
 POLICE, FULLTIME, LEADER, PARTTIME = 0, 1, 2, 3
 ROLE_CODE = {"police": POLICE, "fulltime": FULLTIME, "leader": LEADER, "parttime": PARTTIME}

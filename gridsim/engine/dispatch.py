@@ -19,9 +19,9 @@ from heapq import heappush
 import numpy as np
 
 from gridsim.city import City
-from gridsim.events import EventQueue
-from gridsim.records import EventRecords
-from gridsim.responders import POLICE, ROLE_CODE
+from gridsim.engine.scheduler import EventQueue
+from gridsim.engine.records import EventRecords
+from gridsim.engine.responders import POLICE, ROLE_CODE
 
 # task kinds
 P110, SUPPORT, CORDON, WORK, VERIFY, CORESP = range(6)

@@ -39,7 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
-from gridsim.metrics import STAGES, _group_percentiles, mean_ci, stage_elapsed, stage_table, stage_table_by
+from gridsim.analysis.metrics import STAGES, _group_percentiles, mean_ci, stage_elapsed, stage_table, stage_table_by
 from gridsim.scenario import SOURCES, Scenario, load_scenario
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
@@ -165,7 +165,7 @@ class RunData:
 
     @classmethod
     def from_result(cls, result: Any, scenario: Scenario) -> "RunData":
-        """From a `gridsim.run.RunResult` in memory (no files needed)."""
+        """From a `gridsim.results.run.RunResult` in memory (no files needed)."""
         return cls(events=result.events, summary=result.summary, scenario=scenario)
 
     @property
@@ -515,7 +515,7 @@ def _variant_colors(exp: ExperimentData) -> dict[str, Any]:
 
 def _key_note(dotted: str) -> str:
     """The built-in scenario's comment for a key, first clause only (used for axis labels)."""
-    from gridsim.report import scenario_notes     # local import: report imports this module
+    from gridsim.viz.report import scenario_notes     # local import: report imports this module
     from gridsim.scenario import builtin_path
     try:
         note = scenario_notes(builtin_path()).get(dotted, "")
@@ -1214,7 +1214,7 @@ def role_hourly_busy(run: RunData) -> pd.DataFrame:
     minutes of that role in that hour (scenario shifts x responders). Columns: hour, role,
     busy_min, on_duty_min, share (NaN when the role is off duty all that hour).
     """
-    from gridsim.shifts import on_duty_minutes, shift_intervals
+    from gridsim.engine.shifts import on_duty_minutes, shift_intervals
     ev = run.events
     H, W = run.horizon_min, run.warmup_min
     edges = np.arange(0.0, H + 60.0, 60.0)
