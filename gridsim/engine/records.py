@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -100,10 +99,3 @@ def to_frame(static: dict, rec: EventRecords, horizon_min: float) -> pd.DataFram
     cols["open"] = np.isnan(cols["t_close"])
     return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
 
-
-def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
-    """Write atomically: a temporary file renamed into place, so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_parquet(tmp, index=False, compression="zstd")
-    tmp.replace(path)

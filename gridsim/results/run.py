@@ -6,21 +6,17 @@ share, so a run means the same thing everywhere.
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from gridsim import __version__
 from gridsim.city import City, build_city
 from gridsim.analysis.metrics import stage_table, stage_table_by
 from gridsim.engine.model import STREAMS, CityModel
-from gridsim.engine.records import write_parquet
+from gridsim.results.io import atomic_write, to_jsonable, write_json, write_parquet
 from gridsim.scenario import Scenario
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
@@ -51,26 +47,6 @@ def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, 
     summary = summarise(events, scenario, stats, seed=seed, replication=replication, wall_seconds=wall,
                         keep_hourly=keep_hourly)
     return RunResult(events=events, summary=summary)
-
-
-def _clean(obj):
-    """JSON-safe: numpy scalars to Python, NaN to None, inf kept as a string."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return v
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, replication: int,
@@ -116,7 +92,7 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
     }
     if keep_hourly:
         out["hourly_model"] = stats["hourly"]
-    return _clean(out)
+    return to_jsonable(out)
 
 
 def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:
@@ -125,13 +101,8 @@ def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dic
     out.mkdir(parents=True, exist_ok=True)
     paths = {"events": out / "events.parquet", "summary": out / "summary.json", "scenario": out / "scenario.toml"}
     write_parquet(result.events, paths["events"])
-    _atomic_text(paths["summary"], json.dumps(result.summary, indent=1))
-    _atomic_text(paths["scenario"], f"# resolved scenario of {scenario.path} (gridsim {__version__})\n"
+    write_json(paths["summary"], result.summary)
+    atomic_write(paths["scenario"], f"# resolved scenario of {scenario.path} (gridsim {__version__})\n"
                  + scenario.to_toml())
     return paths
 
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
