@@ -38,6 +38,7 @@ def main() -> None:
 
     from gridsim.city import build_city
     from gridsim.engine.model import CityModel
+    from gridsim.results.table import events_table
     from gridsim.scenario import load_scenario
 
     profiler = None
@@ -54,7 +55,7 @@ def main() -> None:
     model.run_events()
     t2 = time.perf_counter()
     loop_cpu = time.process_time() - c1
-    df = model.events_frame()
+    df = events_table(model)
     t3 = time.perf_counter()
     if profiler is not None:
         profiler.stop()

@@ -38,7 +38,7 @@ PRIORITIES = ("urgent", "routine")
 URGENT, ROUTINE = range(len(PRIORITIES))
 
 # --- build status of sub-centers and workstations ---------------------------------------
-BUILT, UNDER_CONSTRUCTION, NOT_STARTED = range(3)
+BUILT, UNDER_CONSTRUCTION, NOT_STARTED = 2, 1, 0
 STATUS_NAMES = {BUILT: "built", UNDER_CONSTRUCTION: "under construction", NOT_STARTED: "not started"}
 HANDLED_LEVELS = ("police", "workstation", "subcenter", "division")
 """Where an event was handled: 110 by the police; a work order at the lowest built level."""

@@ -12,7 +12,7 @@ from gridsim.city import build_city
 from gridsim.engine.demand import generate_demand
 from gridsim.analysis.metrics import paired_difference_ci
 from gridsim.engine.model import CityModel, run_streams
-from gridsim.engine.records import COLUMNS
+from gridsim.results.table import COLUMNS
 from gridsim.results.io import write_parquet
 from gridsim.results.run import simulate
 from gridsim.scenario import load_scenario

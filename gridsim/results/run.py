@@ -15,7 +15,8 @@ import pandas as pd
 from gridsim import __version__
 from gridsim.city import City, build_city
 from gridsim.analysis.metrics import stage_table, stage_table_by
-from gridsim.engine.model import STREAMS, CityModel
+from gridsim.engine.model import STREAMS, CityModel, Progress
+from gridsim.results.table import events_table
 from gridsim.results.io import atomic_write, to_jsonable, write_json, write_parquet
 from gridsim.scenario import Scenario
 
@@ -32,7 +33,7 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, city: City | None = None,
-             progress: bool = False, keep_hourly: bool = True) -> RunResult:
+             progress: Progress | None = None, keep_hourly: bool = True) -> RunResult:
     """Run one replication of a scenario; same (scenario, seed, replication) -> same result."""
     t0 = time.perf_counter()
     seed = int(scenario["run"]["seed"] if seed is None else seed)
@@ -40,7 +41,7 @@ def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, 
         city = build_city(scenario)
     model = CityModel(scenario, city=city, replication=replication, seed=seed, progress=progress)
     model.run_events()
-    events = model.events_frame()
+    events = events_table(model)
     stats = model.run_stats()
     model.release()
     wall = time.perf_counter() - t0

@@ -1,0 +1,143 @@
+"""Per-run inputs drawn up front: every event's delays, service times and needs.
+
+Drawing these per source stream before the loop starts keeps common random numbers intact
+(changing staffing changes nothing drawn here) and keeps the hot path free of random calls.
+`EventStatic` holds compact numpy columns for the events table; `RunInputs` holds what the
+agencies read by event id during the loop, as `array.array` (fast item access, 4-8 bytes a
+value) and per-category / per-grid lookup lists.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridsim.city import City
+from gridsim.domain import BUILT, ROUTINE, SOURCES, URGENT
+from gridsim.engine.demand import Demand
+from gridsim.engine.distributions import sample
+from gridsim.scenario import Scenario
+
+
+@dataclass(slots=True)
+class EventStatic:
+    """Per-event columns fixed before the loop (numpy, for the events table)."""
+
+    t_call: np.ndarray
+    t_ready: np.ndarray           # ready for dispatch: after 110 triage or work-order registration + hops
+    grid: np.ndarray
+    category: np.ndarray
+    source: np.ndarray
+    needs_support: np.ndarray     # extra units a 110 incident needs for regional support
+    needs_cordon: np.ndarray      # checkpoints a 110 incident needs for a cordon
+
+
+@dataclass(slots=True)
+class RunInputs:
+    """What the agencies read by event id during the loop."""
+
+    grid: array                   # event -> grid
+    cat: array                    # event -> category index
+    x: array                      # event location, km
+    y: array
+    service: array                # on-scene time, min
+    turnout: array                # 110: unit acknowledges and sets out, min
+    report_back: array            # work order: handling reported back to the platform, min
+    verify_dur: array             # work order: on-site verification time, min
+    close_delay: array            # work order: platform closes after verification, min
+    sup_left: array               # 110: support units still to be sent (counts down)
+    cor_left: array               # 110: cordon checkpoints still to be reached (counts down)
+    extra: dict[int, tuple[float, float]]   # 110 needing support/cordon: (support on-scene, checkpoint hold), min
+    cat_prio: list[int]           # category -> URGENT / ROUTINE
+    cat_coresp: list[bool]        # category -> a grid worker co-responds (110 only)
+    grid_sc: list[int]            # grid -> sub-center
+    grid_div: list[int]           # grid -> division
+    grid_origin: list             # grid -> (x, y) its worker sets out from when its workstation is unbuilt, else None
+
+
+def as_array(values, code: str) -> array:
+    """A numpy vector as a compact `array.array` of the given type code."""
+    out = array(code)
+    dtype = {"d": np.float64, "f": np.float32, "l": np.int64, "i": np.int32, "h": np.int16, "b": np.int8}[code]
+    out.frombytes(np.ascontiguousarray(values, dtype=dtype).tobytes())
+    return out
+
+
+def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, np.random.Generator]
+                     ) -> tuple[EventStatic, RunInputs]:
+    """Draw every event's delays, service time and needs from its source's service stream."""
+    n = len(d)
+    cats = spec["categories"]
+    names = d.category_names
+    sup_p = np.array([cats[c]["support_prob"] for c in names])
+    sup_n = np.array([cats[c]["support_units"] for c in names])
+    cor_p = np.array([cats[c]["cordon_prob"] for c in names])
+    cor_n = np.array([cats[c]["cordon_points"] for c in names])
+    lc, pol = spec["lifecycle"], spec["police"]
+
+    t_ready = d.t_call.copy()
+    service, turnout = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    report_back, verify_dur, close_delay = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
+    needs_sup, needs_cor = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int8)
+    extra: dict[int, tuple[float, float]] = {}
+    ws_built = city.ws_status[city.grid_ws] == BUILT          # per grid
+    sc_built = city.sc_status[city.grid_sc] == BUILT
+
+    for code, source in enumerate(SOURCES):
+        idx = np.flatnonzero(d.source == code)
+        rng = streams[f"service_{source}"]
+        m = len(idx)
+        for c in np.unique(d.category[idx]):
+            sel = idx[d.category[idx] == c]
+            service[sel] = sample(rng, spec["service"][names[c]], len(sel))
+        cat = d.category[idx]
+        if source == "110":
+            t_ready[idx] += sample(rng, pol["triage"], m)
+            turnout[idx] = sample(rng, pol["turnout"], m)
+            needs_sup[idx] = np.where(rng.random(m) < sup_p[cat], sup_n[cat], 0)
+            needs_cor[idx] = np.where(rng.random(m) < cor_p[cat], cor_n[cat], 0)
+            sup_s = sample(rng, pol["support_onscene"], m)
+            hold = sample(rng, pol["cordon_hold"], m)
+            for j in np.flatnonzero((needs_sup[idx] > 0) | (needs_cor[idx] > 0)).tolist():
+                extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]))
+            continue
+        # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
+        reg = sample(rng, lc["register"] if source == "12345" else lc["register_patrol"], m)
+        hop_sc = sample(rng, lc["hop_subcenter"], m) if source == "12345" else np.zeros(m)
+        hop_ws = sample(rng, lc["hop_workstation"], m) if source == "12345" else np.zeros(m)
+        hop_grid = sample(rng, lc["hop_grid"], m)
+        x_sc = sample(rng, lc["unbuilt_subcenter_extra"], m)
+        x_ws = sample(rng, lc["unbuilt_workstation_extra"], m)
+        wsb, scb = ws_built[d.grid[idx]], sc_built[d.grid[idx]]
+        if source == "12345":
+            delay = reg + hop_sc + np.where(scb, 0.0, x_sc) + np.where(wsb, hop_ws, x_ws) + hop_grid
+        else:   # a patrol report starts at the workstation; without one it goes to the sub-center
+            delay = reg + np.where(wsb, 0.0, x_ws + np.where(scb, 0.0, x_sc)) + hop_grid
+        t_ready[idx] += delay
+        report_back[idx] = sample(rng, lc["report_back"], m)
+        verify_dur[idx] = sample(rng, lc["verify_onsite"], m)
+        close_delay[idx] = sample(rng, lc["close"], m)
+
+    # travel origin of a work order's own-grid responder when its workstation is not built:
+    # the sub-center office, or the division centre when that is not built either
+    grid_origin: list = [None] * city.n_grids
+    for g in np.flatnonzero(~ws_built).tolist():
+        s_, dv = city.grid_sc[g], city.grid_div[g]
+        grid_origin[g] = ((float(city.sc_x[s_]), float(city.sc_y[s_])) if sc_built[g]
+                          else (float(city.div_x[dv]), float(city.div_y[dv])))
+    static = EventStatic(t_call=d.t_call, t_ready=t_ready, grid=d.grid, category=d.category, source=d.source,
+                         needs_support=needs_sup, needs_cordon=needs_cor)
+    inputs = RunInputs(
+        grid=as_array(d.grid, "i"), cat=as_array(d.category, "h"),
+        x=as_array(d.x, "d"), y=as_array(d.y, "d"),
+        service=as_array(service, "f"), turnout=as_array(turnout, "f"),
+        report_back=as_array(report_back, "f"), verify_dur=as_array(verify_dur, "f"),
+        close_delay=as_array(close_delay, "f"),
+        sup_left=as_array(needs_sup, "b"), cor_left=as_array(needs_cor, "b"), extra=extra,
+        cat_prio=[URGENT if cats[c]["priority"] == "urgent" else ROUTINE for c in names],
+        cat_coresp=[bool(cats[c]["grid_coresponse"]) and cats[c]["source"] == "110" for c in names],
+        grid_sc=city.grid_sc.tolist(), grid_div=city.grid_div.tolist(), grid_origin=grid_origin,
+    )
+    return static, inputs
