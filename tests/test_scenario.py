@@ -90,7 +90,7 @@ def test_new_category_can_be_added(tmp_path):
         cv = 0.5
     """))
     s = load_scenario(f)
-    assert "fireworks" in s.categories("110")
+    assert "fireworks" in s.categories_of("110")
 
 
 def test_resolved_scenario_round_trips(tmp_path):

@@ -107,9 +107,9 @@ def _poisson_arrivals(rng, scenario, city, rate_h: np.ndarray, source: str):
 
 
 def _categories(rng, scenario: Scenario, source: str, n: int, names: list[str]) -> np.ndarray:
-    cats = scenario.categories(source)
+    cats = scenario.categories_of(source)
     idx = np.array([names.index(k) for k in cats], dtype=np.int16)
-    shares = np.array([v["share"] for v in cats.values()])
+    shares = np.array([v.share for v in cats.values()])
     return idx[_pick(rng, shares, n)]
 
 

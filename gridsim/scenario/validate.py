@@ -1,0 +1,288 @@
+"""Validation of a resolved scenario dict: types, completeness, ranges and consistency.
+
+Each check raises a ScenarioError naming the file that set the key (from `origin`), the key,
+the value and what is allowed. Types and completeness are judged against the schema (the
+built-in baseline); ranges by the rules below; consistency across keys and against the
+division table on the typed sections, once every single value is known to be sound.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Callable, Sequence
+
+from gridsim.domain import GRID_ROLES, PRIORITIES, SOURCES
+from gridsim.scenario.divisions import Division
+from gridsim.scenario.errors import ScenarioError
+from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, all_keys, template_for, type_name,
+                                     unknown_key)
+from gridsim.scenario.types import Sections
+
+FAMILIES = ("exponential", "lognormal", "gamma", "fixed")
+
+
+def _coerce(value: Any, tmpl: Any, label: str, key: str) -> Any:
+    """Check the value has the template's type; ints are accepted where numbers are."""
+    bad = ScenarioError(label, key, "wrong type", type_name(tmpl), value, True)
+    if isinstance(tmpl, bool):
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if isinstance(tmpl, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise bad
+        return value
+    if isinstance(tmpl, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if not math.isfinite(float(value)):
+            raise ScenarioError(label, key, "must be finite", "a finite number", value, True)
+        return float(value)
+    if isinstance(tmpl, str):
+        if not isinstance(value, str):
+            raise bad
+        return value
+    if isinstance(tmpl, list):
+        if not isinstance(value, list):
+            raise bad
+        if tmpl:
+            return [_coerce(v, tmpl[0], label, key) for v in value]
+        return value
+    return value
+
+
+def check_schema(data: dict, schema: dict, origin: dict, label: str) -> None:
+    """Every key known and of the schema's type, and every key of the schema set."""
+    for key in ("run", "city", "staff", "targets"):
+        if key not in data:
+            raise ScenarioError(label, key, "missing section", f"a [{key}] table (or extends = '{BUILTIN_NAME}')")
+    check_types(data, schema, origin)
+    missing = [k for k in all_keys(schema) if template_for(data, k.split(".")) is None
+               and not any(k.startswith(t + ".") for t in OPEN_TABLES)]
+    if missing:
+        raise ScenarioError(label, missing[0], "missing key", f"set it (or extends = '{BUILTIN_NAME}')")
+
+
+def check_types(data: dict, schema: dict, origin: dict, prefix: str = "") -> None:
+    """Every key is in the schema and has its type (ints become floats where numbers are asked)."""
+    for k, v in list(data.items()):
+        dotted = f"{prefix}{k}"
+        if dotted == "extends":
+            continue
+        tmpl = template_for(schema, dotted.split("."))
+        label = origin.get(dotted, "<scenario>")
+        if tmpl is None:
+            unknown_key(label, dotted, schema, v)
+        if isinstance(tmpl, dict):
+            if not isinstance(v, dict):
+                raise ScenarioError(label, dotted, "should be a table", "a table of "
+                                    + ", ".join(tmpl), v, True)
+            # every field of an open-table child must be present
+            missing = [f for f in tmpl if f not in v]
+            if missing:
+                present = [origin[f"{dotted}.{f}"] for f in v if f"{dotted}.{f}" in origin]
+                raise ScenarioError(present[0] if present else label, dotted,
+                                    f"missing key '{missing[0]}'", "all of " + ", ".join(tmpl))
+            check_types(v, schema, origin, dotted + ".")
+        else:
+            data[k] = _coerce(v, tmpl, label, dotted)
+
+
+Rule = Callable[[Any], bool]
+
+
+def _range_rules() -> list[tuple[str, Rule, str]]:
+    """(key pattern, predicate, allowed) for single values; '*' matches one open-table child."""
+    nonneg = (lambda v: v >= 0, ">= 0")
+    pos = (lambda v: v > 0, "> 0")
+    prob = (lambda v: 0.0 <= v <= 1.0, "a probability between 0 and 1")
+    counts = (lambda v: all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v),
+              "a list of non-negative integers, one per unit")
+    hours = (lambda v: len(v) == 2 and 0 <= v[0] <= v[1] <= 24, "[start, end] with 0 <= start <= end <= 24")
+    rules = [
+        ("run.days", *pos), ("run.warmup_hours", *nonneg), ("run.seed", *nonneg),
+        ("run.start_weekday", lambda v: 0 <= v <= 6, "0 (Monday) to 6 (Sunday)"),
+        ("city.subcenters", lambda v: v >= 1, ">= 1"), ("city.workstations", lambda v: v >= 1, ">= 1"),
+        ("city.grids", lambda v: v >= 1, ">= 1"),
+        ("city.subcenters_built", *nonneg), ("city.workstations_built", *nonneg),
+        ("city.workstations_started", *nonneg), ("city.population_total", *pos),
+        ("city.persons_per_household", *pos), ("city.grid_population_sigma", *nonneg),
+        ("city.density_decay_fraction", *pos), ("city.urban_density_min_per_km2", *nonneg),
+        ("city.checkpoints_per_division", lambda v: v >= 1, ">= 1"),
+        ("staff.grid_leaders", *nonneg), ("staff.fulltime_workers", *nonneg),
+        ("staff.parttime_workers", *nonneg), ("staff.police_units", *nonneg),
+        ("staff.police_units_min_per_subcenter", *nonneg),
+        ("targets.*", *pos), ("deadlines.*", *pos),
+        ("travel.mode", lambda v: v in ("road", "zero"), "'road' or 'zero'"),
+        ("travel.detour_factor", lambda v: v >= 1.0, ">= 1 (road distance is never shorter than straight)"),
+        ("travel.speed_kmh.*", *pos),
+        ("shifts.*.weekday_hours", *hours), ("shifts.*.weekend_hours", *hours),
+        ("demand.police_per_day", *nonneg), ("demand.hotline_per_day", *nonneg),
+        ("demand.hotline_first_contact_share", *prob),
+        ("demand.patrol_reports_per_hour.*", *nonneg),
+        ("demand.profile.*.hourly", lambda v: len(v) == 24 and min(v) >= 0 and sum(v) > 0,
+         "24 non-negative weights (hours 0-23), not all zero"),
+        ("demand.profile.*.daily", lambda v: len(v) == 7 and min(v) >= 0 and sum(v) > 0,
+         "7 non-negative weights (Monday-Sunday), not all zero"),
+        ("surge.multiplier", *nonneg), ("surge.start_hour", *nonneg), ("surge.duration_hours", *nonneg),
+        ("surge.sources", lambda v: all(s in SOURCES for s in v), "a list drawn from " + ", ".join(SOURCES)),
+        ("dispatch.grid_role_order", lambda v: len(v) > 0 and len(set(v)) == len(v) and all(r in GRID_ROLES for r in v),
+         "distinct roles from " + ", ".join(GRID_ROLES)),
+        ("dispatch.verify_role_order", lambda v: len(v) > 0 and len(set(v)) == len(v) and all(r in GRID_ROLES for r in v),
+         "distinct roles from " + ", ".join(GRID_ROLES)),
+        ("dispatch.borrow_radius_km", *nonneg),
+        ("dispatch.police_neighbour_subcenters", *nonneg),
+        ("dispatch.cordon_candidate_subcenters", lambda v: v >= 1, ">= 1"),
+        ("dispatch.police_idle_policy", lambda v: v in ("stay", "return_to_post"), "'stay' or 'return_to_post'"),
+        ("dispatch.event_spread", lambda v: v in ("grid", "centroid"), "'grid' or 'centroid'"),
+        ("categories.*.source", lambda v: v in SOURCES, "one of " + ", ".join(f"'{s}'" for s in SOURCES)),
+        ("categories.*.share", *prob),
+        ("categories.*.priority", lambda v: v in PRIORITIES, "'urgent' or 'routine'"),
+        ("categories.*.support_prob", *prob), ("categories.*.cordon_prob", *prob),
+        ("categories.*.support_units", *nonneg), ("categories.*.cordon_points", *nonneg),
+        ("categories.*.close_deadline_h", *pos), ("categories.*.urban_weight", *nonneg),
+        ("allocation.per", lambda v: v in ("none", "division", "subcenter"), "'none', 'division' or 'subcenter'"),
+        ("allocation.fulltime_workers", *counts), ("allocation.grid_leaders", *counts),
+        ("allocation.parttime_workers", *counts), ("allocation.police_units", *counts),
+    ]
+    for table in ("lifecycle.*", "police.*", "service.*"):
+        rules += [
+            (f"{table}.family", lambda v: v in FAMILIES, "one of " + ", ".join(FAMILIES)),
+            (f"{table}.mean_min", *nonneg), (f"{table}.cv", *pos),
+        ]
+    return rules
+
+
+def _match(pattern: str, key: str) -> bool:
+    p, k = pattern.split("."), key.split(".")
+    return len(p) == len(k) and all(a == "*" or a == b for a, b in zip(p, k))
+
+
+def _leaves(data: dict, prefix: str = ""):
+    for k, v in data.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def check_ranges(data: dict, origin: dict) -> None:
+    """Every single value within its range rule."""
+    rules = _range_rules()
+    for key, value in _leaves(data):
+        for pattern, ok, allowed in rules:
+            if _match(pattern, key) and not ok(value):
+                raise ScenarioError(origin.get(key, "<scenario>"), key, "out of range", allowed, value, True)
+
+
+def _raw(data: dict, dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def check_consistency(spec: Sections, data: dict, origin: dict, divisions: Sequence[Division]) -> None:
+    """Keys that constrain each other, and references to the division table.
+
+    `spec` is the typed scenario; `data` is the same scenario as written, for the values
+    quoted in messages (lists shown as the user wrote them).
+    """
+    def err(key: str, problem: str, allowed: str) -> ScenarioError:
+        return ScenarioError(origin.get(key, "<scenario>"), key, problem, allowed, _raw(data, key), True)
+
+    c, s, run = spec.city, spec.staff, spec.run
+    if c.subcenters_built > c.subcenters:
+        raise err("city.subcenters_built", "more built than planned", f"<= city.subcenters ({c.subcenters})")
+    if c.workstations_started > c.workstations:
+        raise err("city.workstations_started", "more started than planned", f"<= city.workstations ({c.workstations})")
+    if c.workstations_built > c.workstations_started:
+        raise err("city.workstations_built", "more built than started (built + under construction)",
+                  f"<= city.workstations_started ({c.workstations_started})")
+    if c.workstations < c.subcenters:
+        raise err("city.workstations", "fewer workstations than sub-centers (each sub-center needs one)",
+                  f">= city.subcenters ({c.subcenters})")
+    if c.grids < c.workstations:
+        raise err("city.grids", "fewer grids than workstations (each workstation needs one)",
+                  f">= city.workstations ({c.workstations})")
+    if c.subcenters < len(divisions):
+        raise err("city.subcenters", "fewer sub-centers than divisions (each division needs one)",
+                  f">= {len(divisions)} (rows of {c.divisions_file})")
+    if s.police_units < s.police_units_min_per_subcenter * c.subcenters:
+        raise err("staff.police_units", "fewer than the per-sub-center minimum allows",
+                  f">= staff.police_units_min_per_subcenter x city.subcenters = "
+                  f"{s.police_units_min_per_subcenter * c.subcenters}")
+    if run.warmup_hours >= 24 * run.days:
+        raise err("run.warmup_hours", "warm-up covers the whole run", f"< run.days x 24 = {24 * run.days}")
+    _check_allocation(spec, len(divisions), err)
+    _check_categories(spec, origin)
+    names = {d.name for d in divisions}
+    for d in spec.surge.divisions:
+        if d not in names:
+            close = difflib.get_close_matches(d, sorted(names), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ScenarioError(origin.get("surge.divisions", "<scenario>"), "surge.divisions",
+                                f"unknown division '{d}'{hint}", ", ".join(sorted(names)),
+                                data["surge"]["divisions"], True)
+
+
+def _check_allocation(spec: Sections, n_divisions: int, err: Callable[[str, str, str], ScenarioError]) -> None:
+    alloc = spec.allocation
+    units = {"division": n_divisions, "subcenter": spec.city.subcenters}.get(alloc.per)
+    for key_name in ("fulltime_workers", "grid_leaders", "parttime_workers", "police_units"):
+        values = getattr(alloc, key_name)
+        key = f"allocation.{key_name}"
+        if not values:
+            continue
+        if units is None:
+            raise err(key, "a per-unit allocation needs allocation.per", "'division' or 'subcenter', or an empty list")
+        if len(values) != units:
+            raise err(key, f"has {len(values)} values for {units} {alloc.per}s", f"exactly {units} values")
+        staffed = getattr(spec.staff, key_name)
+        if sum(values) != staffed:
+            raise err(key, f"sums to {sum(values)} but staff.{key_name} is {staffed}", f"values summing to staff.{key_name}")
+
+
+def _check_categories(spec: Sections, origin: dict) -> None:
+    cats, service = spec.categories, spec.service
+    for src in SOURCES:
+        shares = [v.share for v in cats.values() if v.source == src]
+        if not shares:
+            raise ScenarioError(origin.get("categories", "<scenario>"), "categories",
+                                f"no category has source '{src}'", "at least one category per source")
+        total = math.fsum(shares)
+        if abs(total - 1.0) > 1e-6:
+            names = [k for k, v in cats.items() if v.source == src]
+            # blame the share set last: a --set override, else the most derived file
+            ranked = sorted(names, key=lambda n: _origin_rank(origin.get(f"categories.{n}.share", "")))
+            name = ranked[-1]
+            key = f"categories.{name}.share"
+            raise ScenarioError(origin.get(key, "<scenario>"), key,
+                                f"shares of source '{src}' categories ({', '.join(names)}) sum to {total:.6g}",
+                                "shares that sum to 1 within 1e-6", cats[name].share, True)
+    for name, cat in cats.items():
+        if cat.source != "110":
+            for key in ("support_prob", "cordon_prob"):
+                value = getattr(cat, key)
+                if value != 0:
+                    k = f"categories.{name}.{key}"
+                    raise ScenarioError(origin.get(k, "<scenario>"), k, "regional support and cordons are police "
+                                        "operations", "0 for categories whose source is not '110'", value, True)
+    for name in cats:
+        if name not in service:
+            raise ScenarioError(origin.get(f"categories.{name}.source", "<scenario>"), f"service.{name}",
+                                f"category '{name}' has no service-time table",
+                                f"a [service.{name}] table with family, mean_min, cv")
+    for name in service:
+        if name not in cats:
+            raise ScenarioError(origin.get(f"service.{name}.family", "<scenario>"), f"service.{name}",
+                                f"no category '{name}'", "service tables for the categories: " + ", ".join(cats))
+
+
+def _origin_rank(label: str) -> int:
+    if label == "--set":
+        return 2
+    return 0 if label.endswith(f"{BUILTIN_NAME}.toml") else 1

@@ -1,0 +1,127 @@
+"""The typed scenario: fields match the schema key for key, values are frozen, all pickles."""
+
+import dataclasses
+import pickle
+import typing
+
+import pytest
+
+from gridsim.scenario import (Category, Distribution, FrozenMap, Scenario, Sections, Targets,
+                              load_scenario)
+from gridsim.scenario.schema import OPEN_TABLES, schema
+
+
+def _field_types(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _mismatches(cls, table: dict, where: str) -> list[str]:
+    """Every difference between a dataclass and a schema table, recursing into sub-tables."""
+    types = _field_types(cls)
+    out = [f"{where}.{k}: in the schema, not in {cls.__name__}" for k in table if k not in types]
+    out += [f"{where}.{k}: in {cls.__name__}, not in the schema" for k in types if k not in table]
+    for key, tp in types.items():
+        if key not in table:
+            continue
+        value, here = table[key], f"{where}.{key}".lstrip(".")
+        if dataclasses.is_dataclass(tp):
+            out += _mismatches(tp, value, here)
+        elif typing.get_origin(tp) is FrozenMap:
+            item = typing.get_args(tp)[1]
+            if not isinstance(value, dict):
+                out.append(f"{here}: a mapping in the types, a single value in the schema")
+            elif dataclasses.is_dataclass(item):
+                for child, sub in value.items():
+                    out += _mismatches(item, sub, f"{here}.{child}")
+            elif any(isinstance(v, dict) for v in value.values()):
+                out.append(f"{here}: a mapping of single values in the types, of tables in the schema")
+        elif isinstance(value, dict):
+            out.append(f"{here}: a table in the schema, a single value in {cls.__name__}")
+        elif isinstance(value, list) and typing.get_origin(tp) is not tuple:
+            out.append(f"{here}: a list in the schema, not a tuple in {cls.__name__}")
+    return out
+
+
+def test_types_match_the_schema_key_for_key():
+    assert _mismatches(Sections, schema(), "") == []
+
+
+def test_drift_check_can_fail():
+    """A key added to the schema, or a field the schema lacks, is reported."""
+    tree = {k: v for k, v in schema().items()}
+    tree["run"] = dict(tree["run"], hours=1)
+    tree["staff"] = {k: v for k, v in tree["staff"].items() if k != "police_units"}
+    found = _mismatches(Sections, tree, "")
+    assert "run.hours: in the schema, not in Run" in found
+    assert "staff.police_units: in Staff, not in the schema" in found
+
+
+def test_open_tables_are_mappings():
+    hints = typing.get_type_hints(Sections)
+    for table in OPEN_TABLES:
+        assert typing.get_origin(hints[table]) is FrozenMap
+
+
+@pytest.fixture(scope="module")
+def spec() -> Scenario:
+    return load_scenario()
+
+
+def test_attributes_read_the_validated_values(spec):
+    assert spec.run.days == 1 and spec.run.seed == 2018
+    assert spec.staff.police_units == 1040
+    assert spec.targets.as_dict() == {"response_min": 3, "on_scene_min": 5, "support_min": 15, "cordon_min": 30}
+    assert spec.travel.speed_kmh["police"] == 30.0
+    assert spec.shifts["police"].weekday_hours == (0.0, 24.0)
+    assert len(spec.demand.profile["hotline"].hourly) == 24
+    assert spec.demand.patrol_reports_per_hour["fulltime"] == 0.02
+    assert spec.lifecycle.register == Distribution("lognormal", 4.0, 0.5)
+    assert spec.police.triage.family == "lognormal"
+    assert spec.categories["crime"].priority == "urgent"
+    assert isinstance(spec.service["crime"], Distribution)
+    assert spec.surge.divisions == ("Wujiang",) and spec.dispatch.grid_role_order == ("fulltime", "leader", "parttime")
+    assert spec.allocation.police_units == ()
+    assert spec["run"]["days"] == spec.run.days        # raw access kept while callers move over
+
+
+def test_categories_of_a_source(spec):
+    police = spec.categories_of("110")
+    assert list(police) == ["crime", "dispute", "traffic", "police_help", "police_other"]
+    assert all(isinstance(c, Category) and c.source == "110" for c in police.values())
+    assert len(spec.categories_of()) == len(spec.categories)
+
+
+def test_misspelt_attribute_fails_at_once(spec):
+    with pytest.raises(AttributeError):
+        spec.staff.police_unit                                   # noqa: B018
+    with pytest.raises(AttributeError):
+        spec.rn                                                  # noqa: B018
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.staff.police_units = 5
+    with pytest.raises((AttributeError, TypeError)):
+        spec.staff.police_unit = 5                               # frozen and slotted: no new names
+    with pytest.raises(TypeError):
+        spec.travel.speed_kmh["police"] = 99.0
+    with pytest.raises(TypeError):
+        spec.categories["crime"] = None
+
+
+def test_everything_pickles(spec):
+    again = pickle.loads(pickle.dumps(spec))
+    assert again == spec
+    assert again.categories["crime"] == spec.categories["crime"]
+    assert again.travel.speed_kmh == spec.travel.speed_kmh
+    assert isinstance(again.shifts, FrozenMap) and again.divisions == spec.divisions
+    assert hash(again.targets) == hash(spec.targets)
+
+
+def test_targets_as_dict_follows_its_fields():
+    t = Targets(1.0, 2.0, 3.0, 4.0)
+    assert t.as_dict() == {"response_min": 1.0, "on_scene_min": 2.0, "support_min": 3.0, "cordon_min": 4.0}
+
+
+def test_copy_with_gives_new_typed_values(spec):
+    other = spec.copy_with({"staff.police_units": 900, "surge.divisions": ["Kunshan"]})
+    assert other.staff.police_units == 900 and other.surge.divisions == ("Kunshan",)
+    assert spec.staff.police_units == 1040
