@@ -1,7 +1,7 @@
 """Figures and the HTML report, from a small run and a small experiment built here.
 
 The experiment's runs.parquet is built in this module from a few `simulate()` results,
-following the agreed schema (see `gridsim.viz.plots.ExperimentData`), so these tests do not depend
+following the agreed schema (see `gridsim.results.loaders.ExperimentData`), so these tests do not depend
 on the batch runner. Figures are checked through their matplotlib objects: target lines at
 the right x, one curve per variant, labels with units.
 """
@@ -18,11 +18,15 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from gridsim.viz import plots, report
-from gridsim.cli.main import main
 from gridsim.analysis.metrics import stage_elapsed, stage_table
+from gridsim.cli.main import main
+from gridsim.domain import ECDF_GRID_MIN, ROLE_LABEL, ROLES, TARGET_KEY, TARGET_STAGES
+from gridsim.results import loaders
+from gridsim.results.io import decode_number
 from gridsim.results.run import simulate, write_run
 from gridsim.scenario import load_scenario
+from gridsim.viz import (divisions, ecdf, figures, histograms, hourly, labels, maps, notes, report, staffing, style,
+                         utilisation)
 
 FACTOR = "staff.fulltime_workers"
 VARIANTS = {"ft_half": 4658, "ft_2018": 9316}
@@ -43,14 +47,6 @@ def _city():
     return build_city(_run()[0])
 
 
-def _num(v):
-    if v is None:
-        return math.nan
-    if isinstance(v, str):
-        return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
-    return float(v)
-
-
 def _row(variant: str, rep: int, scen, res) -> dict:
     """One runs.parquet row from a simulate() result, following the agreed schema."""
     s = res.summary
@@ -58,18 +54,18 @@ def _row(variant: str, rep: int, scen, res) -> dict:
            "error": "", "wall_s": s["wall_seconds"], FACTOR: scen.get(FACTOR)}
     for stage, r in s["stages"].items():
         for f in ("n", "share", "ci_low", "ci_high", "p50", "p90", "p95", "p99"):
-            row[f"{stage}.{f}"] = _num(r[f])
+            row[f"{stage}.{f}"] = decode_number(r[f])
     for role, u in s["utilisation"].items():
-        row[f"util.{role}"] = _num(u["utilisation"])
+        row[f"util.{role}"] = decode_number(u["utilisation"])
     for k, v in s["volumes"].items():
-        row[f"volume.{k}"] = _num(v)
+        row[f"volume.{k}"] = decode_number(v)
     for k, v in s["queues"].items():
-        row[f"queue.{k}"] = _num(v)
+        row[f"queue.{k}"] = decode_number(v)
     horizon, warm = s["horizon_min"], s["warmup_hours"] * 60.0
-    for stage in plots.TARGET_STAGES:
+    for stage in TARGET_STAGES:
         el = np.sort(stage_elapsed(res.events, stage, s["targets"], horizon, warm)["elapsed"].to_numpy())
-        row[f"ecdf.{stage}"] = ([math.nan] * len(plots.ECDF_GRID) if len(el) == 0 else
-                                list(np.searchsorted(el, plots.ECDF_GRID, side="right") / len(el)))
+        row[f"ecdf.{stage}"] = ([math.nan] * len(ECDF_GRID_MIN) if len(el) == 0 else
+                                list(np.searchsorted(el, ECDF_GRID_MIN, side="right") / len(el)))
     return row
 
 
@@ -85,7 +81,7 @@ def _experiment_rows():
             rows.append(_row(name, rep, scen, simulate(scen, replication=rep, city=city, keep_hourly=False)))
     failed = {k: (math.nan if isinstance(v, float) else v) for k, v in rows[0].items()}
     failed.update(replication=REPS, status="failed", error="RuntimeError: boom", wall_s=0.1)
-    for stage in plots.TARGET_STAGES:
+    for stage in TARGET_STAGES:
         failed[f"ecdf.{stage}"] = None
     rows.append(failed)
     return rows, scens
@@ -117,12 +113,12 @@ def exp_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run_data(run_dir):
-    return plots.load_results(run_dir)
+    return loaders.load_results(run_dir)
 
 
 @pytest.fixture(scope="module")
 def exp_data(exp_dir):
-    return plots.load_results(exp_dir)
+    return loaders.load_results(exp_dir)
 
 
 def _vlines(ax, x=None):
@@ -130,7 +126,7 @@ def _vlines(ax, x=None):
     out = []
     for ln in ax.get_lines():
         xd = np.asarray(ln.get_xdata(), dtype=float)
-        if len(xd) == 2 and xd[0] == xd[1] and ln.get_color() == plots.TARGET_COLOR and ln.get_linestyle() == "--":
+        if len(xd) == 2 and xd[0] == xd[1] and ln.get_color() == style.TARGET_COLOR and ln.get_linestyle() == "--":
             if x is None or math.isclose(xd[0], x):
                 out.append(ln)
     return out
@@ -138,7 +134,7 @@ def _vlines(ax, x=None):
 
 def _hlines(ax, y):
     return [ln for ln in ax.get_lines() if len(ln.get_ydata()) == 2
-            and np.allclose(np.asarray(ln.get_ydata(), dtype=float), y) and ln.get_color() == plots.TARGET_COLOR]
+            and np.allclose(np.asarray(ln.get_ydata(), dtype=float), y) and ln.get_color() == style.TARGET_COLOR]
 
 
 def _texts(fig):
@@ -148,33 +144,33 @@ def _texts(fig):
 # ----------------------------------------------------------------------------- kinds
 
 def test_detect_kind_and_defaults(run_dir, exp_dir, tmp_path, run_data, exp_data):
-    assert plots.detect_kind(run_dir) == "run"
-    assert plots.detect_kind(exp_dir) == "experiment"
-    assert plots.detect_kind(tmp_path) is None
-    assert isinstance(run_data, plots.RunData) and isinstance(exp_data, plots.ExperimentData)
-    assert plots.kinds_for(run_data) == ("ecdf", "hist", "divisions", "hourly", "map", "utilisation")
-    assert plots.kinds_for(exp_data) == ("ecdf", "staffing", "utilisation")
+    assert loaders.detect_kind(run_dir) == "run"
+    assert loaders.detect_kind(exp_dir) == "experiment"
+    assert loaders.detect_kind(tmp_path) is None
+    assert isinstance(run_data, loaders.RunData) and isinstance(exp_data, loaders.ExperimentData)
+    assert figures.kinds_for(run_data) == ("ecdf", "hist", "divisions", "hourly", "map", "utilisation")
+    assert figures.kinds_for(exp_data) == ("ecdf", "staffing", "utilisation")
     assert exp_data.factors == [FACTOR] and exp_data.numeric_factors == [FACTOR]
     assert exp_data.variants == list(VARIANTS) and len(exp_data.ok) == len(VARIANTS) * REPS
     assert exp_data.scenario is not None and exp_data.days == 1
-    assert "tiny" in exp_data.context and "seed 2018" in exp_data.context
-    with pytest.raises(plots.NotApplicable):
-        plots.make_figure(run_data, "staffing")
-    with pytest.raises(plots.NotApplicable):
-        plots.make_figure(exp_data, "map")
+    assert "tiny" in labels.context(exp_data) and "seed 2018" in labels.context(exp_data)
+    with pytest.raises(style.NotApplicable):
+        figures.make_figure(run_data, "staffing")
+    with pytest.raises(style.NotApplicable):
+        figures.make_figure(exp_data, "map")
 
 
 # ----------------------------------------------------------------------------- run figures
 
 def test_ecdf_run_targets_and_shares(run_data):
-    fig = plots.ecdf_run(run_data)
+    fig = ecdf.ecdf_run(run_data)
     title = fig._suptitle.get_text()
     assert "suzhou_2018" in title and "1 day" in title and "seed 2018" in title
     table = stage_table(run_data.events, run_data.targets, run_data.horizon_min, run_data.warmup_min)
     axes = fig.axes
     assert len(axes) == 4
-    for ax, stage, target in zip(axes, plots.TARGET_STAGES, (3, 5, 15, 30)):
-        assert float(run_data.targets[plots.TARGET_KEY[stage]]) == target
+    for ax, stage, target in zip(axes, TARGET_STAGES, (3, 5, 15, 30)):
+        assert float(run_data.targets[TARGET_KEY[stage]]) == target
         assert len(_vlines(ax, target)) == 1, stage
         assert "min" in ax.get_xlabel() and ax.get_ylabel()
         share = table[stage]["share"]
@@ -188,7 +184,7 @@ def test_ecdf_run_targets_and_shares(run_data):
 
 
 def test_hist_by_category(run_data):
-    fig = plots.hist_run(run_data)
+    fig = histograms.hist_run(run_data)
     el = run_data.elapsed("on_scene")
     cats = set(run_data.events.set_index("event_id").loc[el["event_id"], "category"].astype(str))
     visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
@@ -200,13 +196,13 @@ def test_hist_by_category(run_data):
 
 
 def test_divisions_bars_with_ci(run_data):
-    fig = plots.divisions_run(run_data)
+    fig = divisions.divisions_run(run_data)
     assert len(fig.axes) == 4
     names = [d.name for d in run_data.scenario.divisions]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
     city = stage_table(run_data.events, run_data.targets, run_data.horizon_min, run_data.warmup_min)
-    for ax, stage in zip(fig.axes, plots.TARGET_STAGES):
-        assert str(run_data.targets[plots.TARGET_KEY[stage]]) in ax.get_title(loc="left")
+    for ax, stage in zip(fig.axes, TARGET_STAGES):
+        assert str(run_data.targets[TARGET_KEY[stage]]) in ax.get_title(loc="left")
         assert "share" in ax.get_xlabel()
         if city[stage]["n"]:
             ref = [ln for ln in ax.get_lines() if np.allclose(ln.get_xdata(), city[stage]["share"])]
@@ -217,12 +213,12 @@ def test_divisions_bars_with_ci(run_data):
 
 
 def test_hourly_two_panels(run_data):
-    fig = plots.hourly_run(run_data)
+    fig = hourly.hourly_run(run_data)
     top, bottom = fig.axes[:2]
     bars = [c for c in top.containers]
     assert len(bars) == 3 and all(len(b) == 24 for b in bars)
     # heights are events per counted day of each hour: back to counts they give every counted event
-    expo = plots._hour_exposure(run_data.horizon_min, run_data.warmup_min)
+    expo = hourly.hour_exposure(run_data.horizon_min, run_data.warmup_min)
     counted = (run_data.events["t_call"] >= run_data.warmup_min).sum()
     total = sum(np.nansum([r.get_height() for r in b] * expo) for b in bars)
     assert math.isclose(total, counted, rel_tol=1e-9)
@@ -232,7 +228,7 @@ def test_hourly_two_panels(run_data):
 
 def test_map_metrics(run_data):
     city = _city()
-    fig = plots.map_run(run_data, city=city)
+    fig = maps.map_run(run_data, city=city)
     ax = fig.axes[0]
     assert any(isinstance(a, AxesImage) for a in ax.get_children())
     cbar = fig.axes[1]
@@ -244,20 +240,20 @@ def test_map_metrics(run_data):
     assert "sub-center built (71)" in legend and "workstation not started (3)" in legend
     assert ax.get_xlabel() == "east (km)" and ax.get_ylabel() == "north (km)"
     # per-grid share computed from the events table
-    vals, n, label = plots.grid_metric(run_data, "on_scene_share", city.n_grids)
+    vals, n, label = maps.grid_metric(run_data, "on_scene_share", city.n_grids)
     el = run_data.elapsed("on_scene")
     g = run_data.events.set_index("event_id").loc[el["event_id"], "grid_id"].to_numpy()
     busiest = int(np.argmax(np.bincount(g, minlength=city.n_grids)))
     assert math.isclose(vals[busiest], el["met"].to_numpy()[g == busiest].mean())
     assert "5 min" in label
-    fig = plots.map_run(run_data, "volume", city=city)
+    fig = maps.map_run(run_data, "volume", city=city)
     assert "events per day" in fig.axes[1].get_ylabel()
     with pytest.raises(ValueError, match="unknown map metric"):
-        plots.map_run(run_data, "speed", city=city)
+        maps.map_run(run_data, "speed", city=city)
 
 
 def test_utilisation_run(run_data):
-    tab = plots.role_hourly_busy(run_data)
+    tab = utilisation.role_hourly_busy(run_data)
     ft = tab[tab["role"] == "fulltime"].set_index("hour")
     assert math.isnan(ft.loc[3, "share"]) and ft.loc[3, "on_duty_min"] == 0     # off duty at 03:00
     assert ft.loc[11, "share"] > 0
@@ -267,10 +263,10 @@ def test_utilisation_run(run_data):
     e = pol["t_done"].fillna(run_data.horizon_min).to_numpy()
     expect = np.clip(np.minimum(e, run_data.horizon_min) - np.maximum(s, run_data.warmup_min), 0, None).sum()
     assert math.isclose(tab[tab["role"] == "police"]["busy_min"].sum(), expect, rel_tol=1e-9)
-    fig = plots.utilisation_run(run_data)
+    fig = utilisation.utilisation_run(run_data)
     a, b = fig.axes[:2]
     assert {ln.get_label().split(" (")[0] for ln in a.get_lines() if not ln.get_label().startswith("_")} \
-        >= {plots.ROLE_LABEL[r] for r in plots.ROLES}
+        >= {ROLE_LABEL[r] for r in ROLES}
     assert "busy share" in a.get_ylabel() and "hour" in a.get_xlabel() and "hours" in b.get_xlabel()
     assert {"police units busy", "grid tasks waiting for a worker"} <= {ln.get_label() for ln in b.get_lines()}
 
@@ -278,11 +274,11 @@ def test_utilisation_run(run_data):
 # ----------------------------------------------------------------------------- experiment figures
 
 def test_ecdf_experiment_one_curve_per_variant(exp_data):
-    fig = plots.ecdf_experiment(exp_data)
+    fig = ecdf.ecdf_experiment(exp_data)
     assert "experiment tiny" in fig._suptitle.get_text()
     ok = exp_data.ok
-    for ax, stage in zip(fig.axes, plots.TARGET_STAGES):
-        target = float(exp_data.targets[plots.TARGET_KEY[stage]])
+    for ax, stage in zip(fig.axes, TARGET_STAGES):
+        target = float(exp_data.targets[TARGET_KEY[stage]])
         assert len(_vlines(ax, target)) == 1
         curves = [ln for ln in ax.get_lines() if ln.get_label().split(": ")[0] in VARIANTS]
         if stage in ("respond", "on_scene"):
@@ -298,7 +294,7 @@ def test_ecdf_experiment_one_curve_per_variant(exp_data):
 
 
 def test_staffing_against_factor(exp_data):
-    fig = plots.staffing_experiment(exp_data)
+    fig = staffing.staffing_experiment(exp_data)
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_visible()}
     assert "on scene: p90" in panels and "on scene <= 5 min" in panels and "busy share: full-time grid workers" in panels
     ax = panels["on scene: p90"]
@@ -309,26 +305,26 @@ def test_staffing_against_factor(exp_data):
     expect = [ok[ok[FACTOR] == x]["on_scene.p90"].mean() for x in sorted(VARIANTS.values())]
     assert np.allclose(line.get_ydata(), expect)
     assert "min" in ax.get_ylabel() and FACTOR in fig._supxlabel.get_text()
-    single = plots.staffing_experiment(exp_data, metric="util_fulltime")
+    single = staffing.staffing_experiment(exp_data, metric="util_fulltime")
     assert len([a for a in single.axes if a.get_visible()]) == 1
     # a second factor that some variants leave unset (NaN) or set to a list, as in surge.toml
     runs = exp_data.runs.copy()
     runs["surge.divisions"] = [["Kunshan"] if i % 2 else math.nan for i in range(len(runs))]
     runs["110.register_dispatch.share"] = math.nan        # a per-source metric, never a factor
-    mixed_data = plots.ExperimentData(runs=runs)
+    mixed_data = loaders.ExperimentData(runs=runs)
     assert mixed_data.factors == [FACTOR, "surge.divisions"]
-    mixed = plots.staffing_experiment(mixed_data)
+    mixed = staffing.staffing_experiment(mixed_data)
     assert any(ax.get_visible() for ax in mixed.axes)
-    no_factor = plots.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))
-    with pytest.raises(plots.NotApplicable):
-        plots.staffing_experiment(no_factor)
+    no_factor = loaders.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))
+    with pytest.raises(style.NotApplicable):
+        staffing.staffing_experiment(no_factor)
 
 
 def test_utilisation_experiment(exp_data):
-    fig = plots.utilisation_experiment(exp_data)
+    fig = utilisation.utilisation_experiment(exp_data)
     ax = fig.axes[0]
-    assert len(ax.patches) == len(VARIANTS) * len(plots.ROLES)
-    assert [t.get_text() for t in ax.get_xticklabels()] == [plots.ROLE_LABEL[r] for r in plots.ROLES]
+    assert len(ax.patches) == len(VARIANTS) * len(ROLES)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [ROLE_LABEL[r] for r in ROLES]
     assert "busy share" in ax.get_ylabel()
 
 
@@ -393,9 +389,9 @@ def test_report_run(run_dir, capsys):
     assert str(path) in capsys.readouterr().out
     text = path.read_text(encoding="utf-8")
     body = _no_external(text)
-    for kind in plots.RUN_KINDS:
+    for kind in figures.RUN_KINDS:
         assert f'id="fig-{kind}"' in body
-    assert body.count("<img ") == len(plots.RUN_KINDS)
+    assert body.count("<img ") == len(figures.RUN_KINDS)
     for table in ("table-targets", "table-volumes", "table-utilisation", "table-queues", "table-by-division",
                   "table-by-category", "table-params-targets", "table-params-staff"):
         assert f'id="{table}"' in body
@@ -426,14 +422,14 @@ def test_scenario_notes_and_old_scenario_files(tmp_path, run_dir):
     rows = {r["key"]: r for r in report.parameter_rows(load_scenario(None, ["run.days=3"]), builtin_path(), "cmdline")}
     assert rows["run.days"]["set_in"] == "cmdline" and rows["run.seed"]["set_in"] == "built-in suzhou_2018.toml"
     assert rows["run.days"]["kind"] == "assumption" and rows["targets.support_min"]["kind"] == "source"
-    notes = report.scenario_notes(builtin_path())
-    assert "source" in notes["targets.on_scene_min"]
-    assert "assumption" in notes["staff.police_units"]
-    assert "hotline centre registers" in notes["lifecycle.register"]          # a section header's comment
+    comments = notes.scenario_notes(builtin_path())
+    assert "source" in comments["targets.on_scene_min"]
+    assert "assumption" in comments["staff.police_units"]
+    assert "hotline centre registers" in comments["lifecycle.register"]          # a section header's comment
     # a resolved scenario.toml written before the schema gained a section still loads
     text = (run_dir / "scenario.toml").read_text()
     old = re.sub(r"\n\[allocation\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
     assert "[allocation]" not in old
     (tmp_path / "scenario.toml").write_text(old)
-    scen = plots.load_resolved_scenario(tmp_path / "scenario.toml")
+    scen = loaders.load_resolved_scenario(tmp_path / "scenario.toml")
     assert scen["run"]["days"] == 1 and scen["allocation"]["per"] == "none"

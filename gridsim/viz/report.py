@@ -9,10 +9,7 @@ stylesheets or images from elsewhere: it opens from disk in any browser.
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
-import io
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,117 +19,19 @@ import numpy as np
 import pandas as pd
 
 from gridsim import __version__
-from gridsim.analysis.metrics import stage_table_by
-from gridsim.viz.plots import (ALL_STAGES, CAPTIONS, ROLE_LABEL, STAGE_TITLE, TARGET_KEY, TARGET_STAGES,
-                           ExperimentData, NotApplicable, RunData, kinds_for, load_results, make_figure)
+from gridsim.analysis.metrics import mean_ci, stage_table_by
+from gridsim.city import build_city
+from gridsim.domain import ROLE_LABEL, STAGES, TARGET_STAGES, stage_label
+from gridsim.results.io import atomic_write, decode_number
+from gridsim.results.loaders import ExperimentData, RunData, flat_items, load_results
 from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
-
-FIGURE_TITLES = {
-    "ecdf": "Time to each target stage",
-    "hist": "On-scene time by category",
-    "divisions": "Targets by division",
-    "hourly": "By hour of day",
-    "map": "Map",
-    "staffing": "Targets against the swept factor",
-    "utilisation": "Utilisation by role",
-}
+from gridsim.viz.figures import kinds_for, make_figure, needs_city
+from gridsim.viz.labels import CAPTIONS, FIGURE_TITLES, context, stage_limit_text
+from gridsim.viz.notes import parse_notes, read_text
+from gridsim.viz.style import NotApplicable, png_data_uri
 
 
-# ============================================================================== scenario notes
-
-def _comment_split(line: str) -> tuple[str, str]:
-    """(code, comment) of a TOML line: the first '#' outside a string starts the comment."""
-    quote = None
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if quote:
-            if c == "\\" and quote == '"':
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-        elif c in "\"'":
-            quote = c
-        elif c == "#":
-            return line[:i].rstrip(), line[i + 1:].strip()
-        i += 1
-    return line.rstrip(), ""
-
-
-def _key_path(text: str) -> str:
-    parts = []
-    for p in text.split("."):
-        p = p.strip()
-        if len(p) >= 2 and p[0] == p[-1] and p[0] in "\"'":
-            p = p[1:-1]
-        parts.append(p)
-    return ".".join(parts)
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_notes(text: str) -> tuple[dict[str, str], dict[str, str], str, frozenset]:
-    """(inline comment per dotted key or section, block comment above a key or section, file header,
-    the section headers present)."""
-    inline: dict[str, str] = {}
-    block: dict[str, str] = {}
-    header = ""
-    pending: list[str] = []
-    section = ""
-    seen_code = False
-    depth = 0
-    headers = set()
-    for raw in text.splitlines():
-        line = raw.strip()
-        if depth > 0:                   # continuation of a multi-line array
-            code, _ = _comment_split(line)
-            depth += code.count("[") - code.count("]")
-            continue
-        if not line:
-            if pending and not seen_code and not header:
-                header = " ".join(pending)
-            pending = []
-            continue
-        if line.startswith("#"):
-            pending.append(line.lstrip("#").strip())
-            continue
-        code, comment = _comment_split(line)
-        seen_code = True
-        if code.startswith("["):
-            section = _key_path(code.strip("[] "))
-            headers.add(section)
-            key = section
-        elif "=" in code:
-            k, _, v = code.partition("=")
-            key = f"{section}.{_key_path(k)}" if section else _key_path(k)
-            depth = max(0, v.count("[") - v.count("]"))
-        else:
-            pending = []
-            continue
-        if comment:
-            inline[key] = comment
-        if pending:
-            block[key] = " ".join(pending)
-        pending = []
-    return inline, block, header, frozenset(headers)
-
-
-def _read(path: Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def scenario_notes(path: str | Path) -> dict[str, str]:
-    """Inline comments of a scenario file by dotted key (and by section for section headers)."""
-    return dict(_parse_notes(_read(Path(path)))[0])
-
-
-def scenario_block_notes(path: str | Path) -> dict[str, str]:
-    """Comment blocks above keys or sections, by dotted key / section."""
-    return dict(_parse_notes(_read(Path(path)))[1])
-
+# ============================================================================== scenario parameters
 
 def _label_path(label: str) -> Path | None:
     """A scenario origin label ('<builtin>/x.toml', a path, '--set') as a readable file, or None."""
@@ -159,14 +58,6 @@ def _kind(note: str) -> str:
     if "assumption" in n:
         return "assumption"
     return ""
-
-
-def _leaves(d: dict, prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _leaves(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
 
 
 def _original_ref(ref: str | None, base_dir: Path | None = None) -> Path | None:
@@ -201,9 +92,9 @@ def parameter_rows(scenario: Scenario, original: Path | None, override_label: st
         except Exception:
             orig = None
     builtin = builtin_path()
-    b_inline, b_block, _, b_headers = _parse_notes(_read(builtin))
+    b_inline, b_block, _, b_headers = parse_notes(read_text(builtin))
     rows = []
-    for key, value in _leaves(scenario.data):
+    for key, value in flat_items(scenario.data):
         if key in ("extends",):
             continue
         set_in, file = "resolved scenario", None
@@ -221,7 +112,7 @@ def parameter_rows(scenario: Scenario, original: Path | None, override_label: st
                 set_in = override_label
         note, note_from = "", ""
         if file is not None:
-            inline = _parse_notes(_read(file))[0]
+            inline = parse_notes(read_text(file))[0]
             note = inline.get(key, "")
             if note:
                 note_from = ""
@@ -281,23 +172,12 @@ def _e(v: Any) -> str:
 
 
 def _pct(v: Any, digits: int = 1) -> str:
-    v = _num(v)
+    v = decode_number(v)
     return "-" if not np.isfinite(v) else f"{100 * v:.{digits}f}%"
 
 
-def _num(v: Any) -> float:
-    if v is None:
-        return math.nan
-    if isinstance(v, str):
-        return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _mins(v: Any) -> str:
-    x = _num(v)
+    x = decode_number(v)
     if math.isinf(x):
         return "> end"
     if not np.isfinite(x):
@@ -306,7 +186,7 @@ def _mins(v: Any) -> str:
 
 
 def _int(v: Any) -> str:
-    x = _num(v)
+    x = decode_number(v)
     return "-" if not np.isfinite(x) else f"{int(round(x)):,}"
 
 
@@ -321,25 +201,17 @@ def _table(headers: list[str], rows: list[list[str]], tid: str, left: int = 1, r
     return f'<div class="wide"><table id="{_e(tid)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def figure_png(fig) -> str:
-    """A figure as a base64 PNG data URI (no metadata: no version strings or URLs inside)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _figures_html(data: RunData | ExperimentData, kinds: Iterable[str], metric: str | None) -> tuple[str, list[str]]:
     parts, done = [], []
     city = None
     for kind in kinds:
-        if kind == "map" and isinstance(data, RunData):
-            from gridsim.city import build_city
+        if needs_city(data, kind) and city is None:
             city = build_city(data.scenario)
         try:
             fig = make_figure(data, kind, metric=metric, city=city)
         except NotApplicable:
             continue
-        uri = figure_png(fig)
+        uri = png_data_uri(fig)
         parts.append(f'<figure id="fig-{kind}"><h3>{_e(FIGURE_TITLES.get(kind, kind))}</h3>'
                      f'<img alt="{_e(kind)} figure" src="{uri}"><figcaption>{_e(CAPTIONS.get(kind, ""))}'
                      f'</figcaption></figure>')
@@ -419,9 +291,7 @@ def _nav(items: list[tuple[str, str]]) -> str:
 # ============================================================================== run report
 
 def _stage_label(stage: str, targets: dict) -> str:
-    if stage in TARGET_KEY:
-        return f"{STAGE_TITLE[stage]} (<= {float(targets[TARGET_KEY[stage]]):g} min)"
-    return f"{STAGE_TITLE[stage]} (within its deadline)"
+    return f"{STAGES[stage].title} {stage_limit_text(stage, targets)}"
 
 
 def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str] | None = None) -> str:
@@ -432,9 +302,9 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
     desc = run.scenario.data.get("description", "")
     parts = [f"<h1>gridsim report: {_e(name)}</h1>",
              f'<p class="meta">{_e(desc)}</p>',
-             f'<p class="meta">{_e(run.context)}; replication {_e(s.get("replication", 0))}; '
+             f'<p class="meta">{_e(context(run))}; replication {_e(s.get("replication", 0))}; '
              f'scenario file {_e(s.get("scenario_file", "?"))}; gridsim {_e(s.get("gridsim_version", "?"))} '
-             f'(run took {_num(s.get("wall_seconds")):.1f} s); report written {gen} by gridsim {_e(__version__)}'
+             f'(run took {decode_number(s.get("wall_seconds")):.1f} s); report written {gen} by gridsim {_e(__version__)}'
              f'{" from " + _e(run.dir) if run.dir else ""}.</p>']
     figs, done = _figures_html(run, kinds or kinds_for(run), metric)
     parts.append(_nav([("targets", "Targets"), ("volumes", "Volumes"), ("utilisation", "Utilisation"),
@@ -442,7 +312,7 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
                        ("parameters", "Parameters"), ("scenario-toml", "scenario.toml")]))
     # targets
     rows = []
-    for stage in ALL_STAGES:
+    for stage in STAGES:
         r = (s.get("stages") or {}).get(stage)
         if not r:
             continue
@@ -457,7 +327,7 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
                         rows, "table-targets"))
     # volumes
     vol = s.get("volumes") or {}
-    vrows = [[k.replace("_", " "), (f"{_num(v):,.2f}" if isinstance(v, float) and not float(v).is_integer()
+    vrows = [[k.replace("_", " "), (f"{decode_number(v):,.2f}" if isinstance(v, float) and not float(v).is_integer()
                                     else _int(v))] for k, v in vol.items()]
     parts.append('<h2 id="volumes">Volumes</h2>' + _table(["volume", "count"], vrows, "table-volumes"))
     # utilisation
@@ -484,14 +354,12 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
             per = sub.set_index("stage")
             cells = []
             for st in stages:
-                n = _num(per.loc[st, "n"]) if st in per.index else 0
+                n = decode_number(per.loc[st, "n"]) if st in per.index else 0
                 cells.append("-" if not n else f"{_pct(per.loc[st, 'share'])} ({int(n):,})")
             if all(c == "-" for c in cells):
                 continue
             brows.append([str(g)] + cells)
-        heads = [key] + [f"{'WO ' if st in ('register_dispatch', 'close') else ''}"
-                         f"{st.replace('_', ' ')}" + (f" <= {float(t[TARGET_KEY[st]]):g}" if st in TARGET_KEY
-                                                     else " in limit") for st in stages]
+        heads = [key] + [stage_label(st, t) for st in stages]
         parts.append(f'<h2 id="by-{key}">{title}</h2><p>Share meeting each target (events judged).</p>'
                      + _table(heads, brows, f"table-by-{key}"))
     parts.append('<h2 id="figures">Figures</h2>' + figs)
@@ -505,7 +373,7 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
     parts.append(f'<h2 id="parameters">Scenario parameters and their sources</h2><p>The resolved scenario of '
                  f'this run; {where}. Keys marked in red differ from that file (set on the command line).</p>'
                  + _parameters_html(prow))
-    toml_text = _read(run.dir / "scenario.toml") if run.dir else run.scenario.to_toml()
+    toml_text = read_text(run.dir / "scenario.toml") if run.dir else run.scenario.to_toml()
     parts.append(f'<h2 id="scenario-toml">Resolved scenario.toml</h2><details><summary>show the file</summary>'
                  f'<pre>{_e(toml_text)}</pre></details>')
     return _page(f"gridsim report: {name}", "\n".join(parts))
@@ -522,7 +390,7 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
     parts = [f"<h1>gridsim report: experiment {_e(name)}</h1>"]
     if desc:
         parts.append(f'<p class="meta">{_e(desc)}</p>')
-    parts.append(f'<p class="meta">{_e(exp.context)}; {len(runs)} run(s), {len(exp.ok)} ok, '
+    parts.append(f'<p class="meta">{_e(context(exp))}; {len(runs)} run(s), {len(exp.ok)} ok, '
                  f'<span class="{"bad" if n_failed else ""}">{n_failed} failed</span>; base scenario '
                  f'{_e(exp.config.get("base", BUILTIN_NAME))}; report written {gen} by gridsim {_e(__version__)}'
                  f'{" from " + _e(exp.dir) if exp.dir else ""}.</p>')
@@ -547,7 +415,6 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
             [[str(r.get("variant", "")), str(r.get("replication", "")), str(r.get("error", ""))[:400]]
              for _, r in fr.iterrows()], "table-failed", left=3))
     # targets: mean and CI per variant
-    from gridsim.analysis.metrics import mean_ci
     t = exp.targets
 
     def cell(rows: pd.DataFrame, col: str, kind: str) -> str:
@@ -567,8 +434,8 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
         trows.append([v] + [cell(rows, f"{st}.share", "pct") for st in TARGET_STAGES]
                      + [cell(rows, "on_scene.p90", "min"), cell(rows, "register_dispatch.share", "pct"),
                         cell(rows, "close.share", "pct")])
-    heads = ["variant"] + [f"{st.replace('_', ' ')} <= {float(t[TARGET_KEY[st]]):g} min" for st in TARGET_STAGES] \
-        + ["on-scene p90 (min)", "WO dispatched in limit", "WO closed in limit"]
+    heads = ["variant"] + [stage_label(st, t) for st in TARGET_STAGES] \
+        + [f"{STAGES['on_scene'].short} p90 (min)", stage_label("register_dispatch", t), stage_label("close", t)]
     parts.append('<h2 id="targets">Targets</h2><p>Mean over successful replications with its 95 % Student-t '
                  'interval in brackets; "(k/R reps)": only k replications had events judged for that stage.</p>' + _table(heads, [[_e(c) for c in r] for r in trows],
                                                       "table-targets", raw=True))
@@ -591,7 +458,7 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
     else:
         parts.append('<h2 id="summary">summary.csv</h2><p class="muted">No summary.csv in this directory.</p>')
     parts.append('<h2 id="figures">Figures</h2>' + figs)
-    cfg_text = _read(exp.config_path) if exp.config_path else ""
+    cfg_text = read_text(exp.config_path) if exp.config_path else ""
     parts.append(f'<h2 id="experiment-file">Experiment file</h2>'
                  + (f'<pre>{_e(cfg_text)}</pre>' if cfg_text else '<p class="muted">not found</p>'))
     if exp.scenario is not None:
@@ -624,7 +491,4 @@ def write_report(path: str | Path, out: str | Path | None = None, metric: str | 
     data = load_results(path)
     text = run_report_html(data, metric) if isinstance(data, RunData) else experiment_report_html(data, metric)
     target = Path(out) if out is not None else Path(path) / "report.html"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return atomic_write(target, text)

@@ -1,0 +1,334 @@
+"""Reading saved results back: a run directory or an experiment directory, never a live model.
+
+A *run directory* (`gridsim run --out DIR`) holds `events.parquet`, `summary.json` and the
+resolved `scenario.toml`; an *experiment directory* (`gridsim batch`) holds `runs.parquet`
+(one row per run, see `ExperimentData`), `summary.csv`, the experiment file and the resolved
+scenarios. `load_results` tells them apart by which files exist. Figures, the report and tests
+read results only through this module, so the file layout and the JSON codec
+(`gridsim.results.io`) are known in one place.
+
+The names of the runs.parquet metric columns live here too (`STAGE_FIELDS`, `METRIC_GROUPS`,
+`ecdf_column`): the store that writes them (gridsim.studies) sits above this layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from gridsim.analysis.metrics import stage_elapsed
+from gridsim.domain import ECDF_GRID_MIN, PERCENTILES, SOURCES, STAGES
+from gridsim.results.io import read_json
+from gridsim.scenario import Scenario, load_scenario
+
+# --- runs.parquet columns -----------------------------------------------------------------
+BASE_COLUMNS = ("experiment", "variant", "replication", "seed", "status", "error", "wall_s")
+"""Bookkeeping columns of every runs.parquet row."""
+PERCENTILE_FIELDS = tuple(f"p{q}" for q in PERCENTILES)
+STAGE_FIELDS = ("n", "share", "ci_low", "ci_high") + PERCENTILE_FIELDS
+"""`<stage>.<field>` columns, one set per judged stage."""
+METRIC_GROUPS = ("util", "volume", "queue", "ecdf")
+"""Metric columns that are not per stage: `util.<role>`, `volume.<key>`, `queue.<key>`, `ecdf.<stage>`."""
+METRIC_PREFIXES = frozenset(STAGES) | frozenset(SOURCES) | frozenset(METRIC_GROUPS)
+"""First part of every metric column (per-source metrics read `<source>.<stage>.<field>`);
+any other dotted column is a swept factor (its first part is a scenario section)."""
+
+
+def ecdf_column(stage: str) -> str:
+    """The runs.parquet column holding each run's ECDF of a stage on the ECDF_GRID_MIN grid."""
+    return f"ecdf.{stage}"
+
+
+class NotAResultsDir(ValueError):
+    """The directory is neither a run nor an experiment directory."""
+
+
+class IncompatibleResults(NotAResultsDir):
+    """The directory's files do not follow the layout this gridsim reads (e.g. another ECDF grid)."""
+
+
+# ============================================================================== scenarios
+
+def load_resolved_scenario(path: str | Path) -> Scenario:
+    """A resolved scenario.toml; one written by an older gridsim (keys missing that the schema
+    has since gained) is read on top of the built-in defaults instead of being refused."""
+    try:
+        return load_scenario(path)
+    except Exception as exc:
+        if "missing" not in str(exc):
+            raise
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    raw.pop("extends", None)
+    scen = load_scenario(None).copy_with(dict(flat_items(raw)), origin=str(path))
+    return dataclasses.replace(scen, path=str(path))
+
+
+def flat_items(d: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of a nested dict (a TOML document), in file order."""
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from flat_items(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def find_key(d: Any, key: str) -> Any:
+    """First value of `key` in a nested dict (top level first)."""
+    if not isinstance(d, dict):
+        return None
+    if key in d:
+        return d[key]
+    for v in d.values():
+        found = find_key(v, key)
+        if found is not None:
+            return found
+    return None
+
+
+# ============================================================================== a run
+
+@dataclass
+class RunData:
+    """One run: its events table, summary.json (as written: see `gridsim.results.io` for its
+    None / "inf" numbers) and resolved scenario."""
+
+    events: pd.DataFrame
+    summary: dict
+    scenario: Scenario
+    dir: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunData":
+        p = Path(path)
+        events = pd.read_parquet(p / "events.parquet")
+        summary = read_json(p / "summary.json")
+        scen_path = p / "scenario.toml"
+        scenario = load_resolved_scenario(scen_path) if scen_path.exists() else load_scenario(None)
+        return cls(events=events, summary=summary, scenario=scenario, dir=p)
+
+    @classmethod
+    def from_result(cls, result: Any, scenario: Scenario) -> "RunData":
+        """From a `gridsim.results.run.RunResult` in memory (no files needed)."""
+        return cls(events=result.events, summary=result.summary, scenario=scenario)
+
+    @property
+    def targets(self) -> dict:
+        """The run's targets (minutes by target key), as the run judged them."""
+        return dict(self.summary.get("targets") or self.scenario["targets"])
+
+    @property
+    def horizon_min(self) -> float:
+        return float(self.summary.get("horizon_min") or self.scenario["run"]["days"] * 1440.0)
+
+    @property
+    def warmup_min(self) -> float:
+        return float(self.summary.get("warmup_hours", self.scenario["run"]["warmup_hours"])) * 60.0
+
+    @property
+    def days(self) -> float:
+        return float(self.summary.get("days", self.scenario["run"]["days"]))
+
+    @property
+    def seed(self) -> int:
+        return int(self.summary.get("seed", self.scenario["run"]["seed"]))
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("scenario") or self.scenario.name)
+
+    def elapsed(self, stage: str) -> pd.DataFrame:
+        """Judged events of a stage after the warm-up: event_id, elapsed, met (see analysis.metrics)."""
+        return stage_elapsed(self.events, stage, self.targets, self.horizon_min, self.warmup_min)
+
+
+# ============================================================================== an experiment
+
+@dataclass
+class ExperimentData:
+    """An experiment's runs.parquet (one row per run), with its experiment file and a scenario.
+
+    runs.parquet columns: BASE_COLUMNS (experiment, variant, replication, seed, status "ok" |
+    "failed", error, wall_s); one column per swept factor named by its dotted scenario key; per
+    stage `<stage>.<field>` for STAGE_FIELDS; per source `<source>.<stage>.<field>`;
+    `util.<role>`; `volume.<key>`; `queue.<key>`; `ecdf.<stage>` (list of shares on the
+    ECDF_GRID_MIN grid).
+    """
+
+    runs: pd.DataFrame
+    dir: Path | None = None
+    config: dict = field(default_factory=dict)
+    config_path: Path | None = None
+    scenario: Scenario | None = None
+    summary_table: pd.DataFrame | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExperimentData":
+        p = Path(path)
+        runs = pd.read_parquet(p / "runs.parquet")
+        tomls = sorted(p.glob("*.toml")) + sorted(p.glob("scenarios/*.toml"))
+        config, config_path = _experiment_file(p, tomls)
+        first = str(runs["variant"].iloc[0]) if "variant" in runs.columns and len(runs) else None
+        candidates = ([p / "scenarios" / f"{first}.toml"] if first else []) + tomls
+        data = cls(runs=runs, dir=p, config=config, config_path=config_path,
+                   scenario=_first_scenario(candidates, skip=config_path), summary_table=_summary_csv(p))
+        for col in runs.columns:
+            if col.startswith(ecdf_column("")):
+                data.ecdf_matrix(col.split(".", 1)[1])     # another ECDF grid fails here, not in a figure
+        return data
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The runs that succeeded."""
+        if "status" not in self.runs.columns:
+            return self.runs
+        return self.runs[self.runs["status"] == "ok"]
+
+    @property
+    def name(self) -> str:
+        if "experiment" in self.runs.columns and len(self.runs):
+            return str(self.runs["experiment"].iloc[0])
+        for k in ("name", "experiment"):
+            if isinstance(self.config.get(k), str):
+                return self.config[k]
+        return self.dir.name if self.dir else "experiment"
+
+    @property
+    def factors(self) -> list[str]:
+        """Swept factors: dotted columns that are not metrics (their first part is a scenario section)."""
+        return [c for c in self.runs.columns if "." in c and c.split(".")[0] not in METRIC_PREFIXES]
+
+    @property
+    def numeric_factors(self) -> list[str]:
+        out = []
+        for c in self.factors:
+            v = pd.to_numeric(self.ok[c], errors="coerce") if c in self.ok else pd.Series(dtype=float)
+            if len(v) and v.notna().all() and v.nunique() >= 2 and not pd.api.types.is_bool_dtype(self.ok[c]):
+                out.append(c)
+        return out
+
+    @property
+    def variants(self) -> list[str]:
+        """Variant names in the order they first appear."""
+        if "variant" not in self.runs.columns:
+            return ["all"]
+        return list(dict.fromkeys(self.runs["variant"].astype(str)))
+
+    def variant_rows(self, variant: str) -> pd.DataFrame:
+        """The successful runs of one variant."""
+        ok = self.ok
+        if "variant" not in ok.columns:
+            return ok
+        return ok[ok["variant"].astype(str) == variant]
+
+    @property
+    def targets(self) -> dict:
+        """The targets of the experiment's scenario (the built-in scenario's when none was found)."""
+        scenario = self.scenario if self.scenario is not None else load_scenario(None)
+        return dict(scenario["targets"])
+
+    @property
+    def days(self) -> float | None:
+        for c in ("run.days", "days"):
+            if c in self.ok.columns and self.ok[c].nunique() == 1:
+                return float(self.ok[c].iloc[0])
+        found = find_key(self.config, "days")
+        if isinstance(found, (int, float)):
+            return float(found)
+        if self.scenario is not None:
+            return float(self.scenario["run"]["days"])
+        return None
+
+    @property
+    def replications(self) -> int:
+        if "replication" in self.ok.columns and len(self.ok):
+            return int(self.ok["replication"].nunique())
+        return len(self.ok)
+
+    @property
+    def seeds(self) -> list[int]:
+        """The experiment file's root seed alone when it has one, else every run's seed."""
+        root = find_key(self.config, "seed")
+        if isinstance(root, int):
+            return [root]
+        return sorted(set(self.ok["seed"].dropna().astype(int))) if "seed" in self.ok.columns else []
+
+    def ecdf_matrix(self, stage: str, variant: str | None = None) -> np.ndarray:
+        """(runs, len(ECDF_GRID_MIN)) shares of a stage's `ecdf.<stage>` column, over the successful
+        runs (of one variant). Runs without the column's data (failed, or no event judged) are
+        left out; a run stored on another grid raises IncompatibleResults."""
+        rows = self.ok if variant is None else self.variant_rows(variant)
+        col = ecdf_column(stage)
+        out = []
+        for i, v in enumerate(rows[col] if col in rows.columns else []):
+            if v is None:
+                continue
+            a = np.asarray(v, dtype=float)
+            if a.shape != ECDF_GRID_MIN.shape:
+                where = f"{self.dir / 'runs.parquet'}: " if self.dir else ""
+                raise IncompatibleResults(
+                    f"{where}{col} of run {rows.index[i]} has {a.size} points; this gridsim reads "
+                    f"{ECDF_GRID_MIN.size} (0 to {ECDF_GRID_MIN[-1]:g} min every "
+                    f"{ECDF_GRID_MIN[1] - ECDF_GRID_MIN[0]:g} min): the store was written on another grid")
+            if np.isfinite(a).any():
+                out.append(a)
+        return np.vstack(out) if out else np.empty((0, ECDF_GRID_MIN.size))
+
+
+def _experiment_file(p: Path, tomls: list[Path]) -> tuple[dict, Path | None]:
+    """The experiment file of a store: experiment.toml, else the first TOML without [targets]."""
+    for f in ([p / "experiment.toml"] if (p / "experiment.toml").is_file() else []) + tomls:
+        try:
+            raw = tomllib.loads(f.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if "targets" not in raw:
+            return raw, f
+    return {}, None
+
+
+def _first_scenario(candidates: list[Path], skip: Path | None) -> Scenario | None:
+    for f in candidates:
+        if f.is_file() and f != skip:
+            try:
+                return load_resolved_scenario(f)
+            except Exception:       # not a scenario: try the next file
+                continue
+    return None
+
+
+def _summary_csv(p: Path) -> pd.DataFrame | None:
+    if not (p / "summary.csv").exists():
+        return None
+    try:
+        return pd.read_csv(p / "summary.csv")
+    except Exception:
+        return None
+
+
+# ============================================================================== either
+
+def detect_kind(path: str | Path) -> str | None:
+    """'experiment' (runs.parquet), 'run' (events.parquet + summary.json) or None."""
+    p = Path(path)
+    if (p / "runs.parquet").is_file():
+        return "experiment"
+    if (p / "events.parquet").is_file() and (p / "summary.json").is_file():
+        return "run"
+    return None
+
+
+def load_results(path: str | Path) -> RunData | ExperimentData:
+    """Load a run or experiment directory; NotAResultsDir if it is neither."""
+    p = Path(path)
+    kind = detect_kind(p)
+    if kind is None:
+        what = "does not exist" if not p.exists() else "is neither a run directory (events.parquet + summary.json) " \
+                                                       "nor an experiment directory (runs.parquet)"
+        raise NotAResultsDir(f"{path}: {what}")
+    return RunData.load(p) if kind == "run" else ExperimentData.load(p)

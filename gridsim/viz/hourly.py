@@ -1,0 +1,84 @@
+"""By hour of day: events per day by source, and the on-scene share with its Wilson interval."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from gridsim.analysis.metrics import stage_table, stage_table_by
+from gridsim.domain import SOURCE_LABEL, SOURCES, stage_label
+from gridsim.results.loaders import RunData
+from gridsim.viz.labels import context, fmt_pct, target_min
+from gridsim.viz.style import PALETTE, REF_COLOR, SOURCE_COLOR, STYLE, new_figure, pct_axis, suptitle
+
+HOURS = np.arange(24)
+
+
+def hour_exposure(horizon_min: float, warmup_min: float) -> np.ndarray:
+    """Counted days of each hour of day (0-23) in [warm-up, horizon): the divisor for per-day volumes."""
+    out = np.zeros(24)
+    for d in range(int(math.ceil(horizon_min / 1440.0))):
+        for h in range(24):
+            a = d * 1440.0 + h * 60.0
+            out[h] += max(0.0, min(a + 60.0, horizon_min) - max(a, warmup_min)) / 60.0
+    return out
+
+
+def _volume_panel(ax, run: RunData) -> None:
+    """Stacked bars: events per counted day by hour of the call and source."""
+    t = run.events["t_call"].to_numpy(dtype=float)
+    counted = t >= run.warmup_min
+    hour = (np.floor(t[counted] / 60.0) % 24).astype(int)
+    src = run.events["source"].astype(str).to_numpy()[counted]
+    expo = hour_exposure(run.horizon_min, run.warmup_min)
+    bottom = np.zeros(24)
+    for s in SOURCES:
+        cnt = np.bincount(hour[src == s], minlength=24).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_day = np.where(expo > 0, cnt / np.maximum(expo, 1e-12), np.nan)
+        ax.bar(HOURS + 0.5, per_day, width=0.85, bottom=bottom, color=SOURCE_COLOR[s], label=SOURCE_LABEL[s])
+        bottom = bottom + np.nan_to_num(per_day)
+    ax.set_ylabel("events per day (in that hour)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(loc="upper left", ncol=1)
+    ax.set_title("Volume by hour of day of the call", loc="left")
+
+
+def _on_scene_panel(ax, run: RunData) -> None:
+    """Share on scene within the target by hour of the call, Wilson band, whole-run share."""
+    target = target_min(run.targets, "on_scene")
+    tab = stage_table_by(run.events, "hour", run.targets, run.horizon_min, run.warmup_min)
+    tab = tab[tab["stage"] == "on_scene"].set_index("hour").reindex(range(24))
+    overall = stage_table(run.events, run.targets, run.horizon_min, run.warmup_min)["on_scene"]["share"]
+    share = tab["share"].to_numpy(dtype=float)
+    lo, hi = tab["ci_low"].to_numpy(dtype=float), tab["ci_high"].to_numpy(dtype=float)
+    x = np.r_[HOURS, 24]
+    ax.fill_between(x, np.r_[lo, lo[-1]], np.r_[hi, hi[-1]], step="post", color=PALETTE[0], alpha=0.2, lw=0,
+                    label="95 % Wilson CI")
+    ax.step(x, np.r_[share, share[-1]], where="post", color=PALETTE[0], lw=1.8,
+            label=f"share on scene within {target:g} min")
+    if overall is not None and np.isfinite(overall):
+        ax.axhline(overall, color=REF_COLOR, ls="--", lw=1.1, label=f"whole run {fmt_pct(overall)}")
+    ax.set_ylim(0, 1.0)
+    pct_axis(ax)
+    ax.set_ylabel(f"share {stage_label('on_scene', run.targets)}")
+    ax.set_title(f"On-scene target ({target:g} min) by hour of day", loc="left")
+    ax.legend(loc="lower left", ncol=3)
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
+    ax.set_xlabel("hour of day of the call (local time)")
+
+
+def hourly_run(run: RunData) -> Figure:
+    """Events per day and on-scene share by hour of day (two panels)."""
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(11, 7.4)
+        ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[1.1, 1])
+        _volume_panel(ax1, run)
+        _on_scene_panel(ax2, run)
+        suptitle(fig, "Volume and on-scene target by hour of day", context(run))
+    return fig
