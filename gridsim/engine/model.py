@@ -88,8 +88,11 @@ class CityModel(mesa.Model):
                                         police_posts(self.city, streams["posts"]), min_per_km[POLICE],
                                         rules["police_idle_policy"] == "return_to_post",
                                         self.warmup_min, self.horizon_min)
-        self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, rules,
-                                            min_per_km, self.warmup_min, self.horizon_min)
+        self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, min_per_km,
+                                            tuple(ROLE_CODE[r] for r in rules["grid_role_order"]),
+                                            tuple(ROLE_CODE[r] for r in rules["verify_role_order"]),
+                                            rules["verify_work_orders"], rules["borrow_radius_km"],
+                                            self.warmup_min, self.horizon_min)
         self.command_centre = CommandCentre110(self, self.scheduler, self.city, inputs, self.police_fleet,
                                                self.grid_workforce)
         self.hotline_centre = HotlineCentre(self, self.scheduler, self.grid_workforce, self.demand.hotline_calls,

@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from gridsim.city import City
-from gridsim.domain import FULLTIME, LEADER, PARTTIME, ROLE_CODE, ROUTINE, SOURCE_CODE, URGENT, VERIFY, WORK
+from gridsim.domain import FULLTIME, LEADER, PARTTIME, ROUTINE, SOURCE_CODE, URGENT, VERIFY, WORK
 from gridsim.engine.agencies.base import ResponderAgency
 from gridsim.engine.inputs import RunInputs
 from gridsim.engine.records import EventRecords
@@ -59,16 +59,17 @@ class GridWorkforce(ResponderAgency):
     name = "grid_workforce"
 
     def __init__(self, model: mesa.Model, scheduler: Scheduler, city: City, inputs: RunInputs,
-                 records: EventRecords, dispatch_rules, min_per_km: list[float], warmup_min: float,
-                 horizon_min: float):
+                 records: EventRecords, min_per_km: list[float], work_roles: tuple[int, ...],
+                 verify_roles: tuple[int, ...], verify_work_orders: bool, borrow_radius_km: float,
+                 warmup_min: float, horizon_min: float):
         roles, homes = worker_table(city)
         super().__init__(model, scheduler, roles.tolist(), homes.tolist(), city.grid_x[homes].tolist(),
                          city.grid_y[homes].tolist(), warmup_min, horizon_min)
         self.inputs, self.rec = inputs, records
         self.min_per_km = min_per_km                      # per role code
-        self.verify_enabled = dispatch_rules["verify_work_orders"]
-        self.work_roles = tuple(ROLE_CODE[r] for r in dispatch_rules["grid_role_order"])
-        self.verify_roles = tuple(ROLE_CODE[r] for r in dispatch_rules["verify_role_order"])
+        self.verify_enabled = verify_work_orders
+        self.work_roles = work_roles              # who in a grid answers a work order, in order (role codes)
+        self.verify_roles = verify_roles          # who verifies on site, in order
         self.kind_verify_ready = scheduler.register(f"{self.name}.verify_ready", self.verify_ready)
         scheduler.register_arrivals(SOURCE_CODE["grid"], self.dispatch_work_order)   # its own patrol reports
         G = city.n_grids
@@ -81,7 +82,7 @@ class GridWorkforce(ResponderAgency):
         self.work_q: dict[int, tuple[deque, deque]] = {}
         self.verify_q: dict[int, tuple[deque, deque]] = {}
         self.grids_waiting: set[int] = set()
-        self.borrow = borrow_lists(city, dispatch_rules["borrow_radius_km"])
+        self.borrow = borrow_lists(city, borrow_radius_km)
         self.near = [(g,) + b for g, b in enumerate(self.borrow)]     # the grid, then its lenders
         # statistics; the time integral runs from t = 0 (the model subtracts the warm-up snapshot)
         self.queued = self.max_queued = 0
