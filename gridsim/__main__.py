@@ -1,3 +1,5 @@
-from gridsim.cli.main import main
+"""`python -m gridsim`: the same command as the `gridsim` console script."""
+
+from gridsim.cli import main
 
 raise SystemExit(main())

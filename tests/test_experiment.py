@@ -16,11 +16,15 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from gridsim.studies import experiment as ex
 from gridsim.cli.main import main
+from gridsim.domain import ECDF_GRID_MIN
+from gridsim.studies import runs as ex
+from gridsim.studies.batch import run_batch
+from gridsim.studies.columns import METRIC_NAMES
 from gridsim.studies.executors import ProcessExecutor, SerialExecutor
-from gridsim.studies.experiment import (ECDF_GRID_MIN, METRIC_NAMES, execute_run, load_experiment,
-                                run_batch, summarise_runs)
+from gridsim.studies.experiment import load_experiment
+from gridsim.studies.runs import execute_run
+from gridsim.studies.summary import summarise_runs
 from gridsim.scenario import ScenarioError
 
 from conftest import ROOT, SCENARIOS
@@ -364,7 +368,7 @@ def test_batch_help_shows_examples(capsys):
 
 def test_per_source_metrics_judge_one_source_only():
     """110.on_scene.share is the 110 incidents alone; on_scene.share also judges urgent work orders."""
-    from gridsim.studies.experiment import flatten_summary
+    from gridsim.studies.columns import flatten_summary
     from gridsim.results.run import simulate
     from gridsim.scenario import load_scenario
     s = load_scenario(None, ["run.days=1"])

@@ -32,7 +32,7 @@ def test_single_value_equals_erlang_c_least_servers(per_day, mean_min, t, share)
     s = load_scenario(MMC, [f"demand.hotline_per_day={per_day}", f"service.hotline_help.mean_min={mean_min}",
                             "run.days=30"])
     res = run_tune(s, str(MMC), [parse_target(f"register_dispatch:{t}:{share}")], "staff.fulltime_workers",
-                   reps=3, workers=1, echo=_quiet)
+                   reps=3, workers=1, message=_quiet)
     assert res.value == c_star
     assert res.evaluation.unit_met()
     assert res.runs_used <= 1 + 3 * 6
@@ -77,7 +77,7 @@ def test_allocation_gives_each_unit_what_its_own_load_needs(tmp_path):
     want = [mmc_least_servers(lam["Big"], mu, 5.0, 0.8), mmc_least_servers(lam["Small"], mu, 5.0, 0.8)]
     assert want[0] > want[1]             # unequal units
     res = run_tune(s, str(f), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",
-                   per="division", reps=3, workers=1, echo=_quiet)
+                   per="division", reps=3, workers=1, message=_quiet)
     assert res.allocation == want
     assert res.value == sum(want)
 
@@ -86,7 +86,7 @@ def test_fixed_total_shares_staff_by_need(tmp_path):
     f = _two_unit_scenario(tmp_path)
     s = load_scenario(f)
     res = run_tune(s, str(f), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",
-                   per="division", total=8, reps=2, workers=1, echo=_quiet)
+                   per="division", total=8, reps=2, workers=1, message=_quiet)
     assert sum(res.allocation) == 8
     assert res.allocation[0] > res.allocation[1]      # the big unit gets more
 
@@ -115,7 +115,7 @@ def test_unreachable_target_is_a_clear_message_not_a_hang(tmp_path):
     s = load_scenario(MMC, ["run.days=10"])
     with pytest.raises(TuneError, match="not met even at staff.fulltime_workers=3"):
         run_tune(s, str(MMC), [parse_target("register_dispatch:0.5:0.99")], "staff.fulltime_workers",
-                 reps=2, workers=1, hi_bound=3, echo=_quiet)
+                 reps=2, workers=1, hi_bound=3, message=_quiet)
     r = subprocess.run([sys.executable, "-m", "gridsim", "tune", str(MMC), "--target", "register_dispatch:0.5:0.99",
                         "--vary", "staff.fulltime_workers", "--max", "3", "--set", "run.days=5", "--workers", "1",
                         "--out", str(tmp_path / "t")], capture_output=True, text=True, timeout=120)
@@ -144,7 +144,7 @@ def test_bad_targets(text):
 
 def test_parallel_executor_gives_the_same_search():
     s = load_scenario(MMC, ["run.days=10"])
-    args = dict(reps=2, echo=_quiet)
+    args = dict(reps=2, message=_quiet)
     serial = run_tune(s, str(MMC), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",
                       workers=1, **args)
     procs = run_tune(s, str(MMC), [parse_target("register_dispatch:5:0.8")], "staff.fulltime_workers",

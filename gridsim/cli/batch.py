@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
+
+from gridsim.cli.common import UsageError, decimals_for, hms, interval, number
 
 EPILOG_BATCH = """examples:
   gridsim batch experiments/staffing_sweep.toml               # all cores, results/staffing_sweep/
@@ -96,44 +97,16 @@ class LogReporter:
         eta = elapsed / self.n * (self.todo - self.n)
         what = f"ok in {row['wall_s']:.1f} s" if row["status"] == "ok" else f"FAILED: {row['error']}"
         print(f"[{self.n}/{self.todo}] {row['variant']} rep {row['replication']}: {what} "
-              f"({self.failed} failed, elapsed {_hms(elapsed)}, eta {_hms(eta)})", file=self.stream, flush=True)
+              f"({self.failed} failed, elapsed {hms(elapsed)}, eta {hms(eta)})", file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
-
-
-def _hms(s: float) -> str:
-    s = int(round(s))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 # ------------------------------------------------------------------------------ summary table
 
 def _is_share(metric: str) -> bool:
     return metric.split(".")[-1] in ("share", "ci_low", "ci_high") or metric.startswith("util.")
-
-
-def _decimals(values) -> int:
-    """Decimals for a metric's numbers, from the size of its means: 1,234 / 123.4 / 12.34 / 0.123."""
-    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
-    mag = max(finite) if finite else 1.0
-    return 0 if mag >= 1000 else 1 if mag >= 100 else 2 if mag >= 1 else 3
-
-
-def _fmt(v: float, share: bool, signed: bool = False, decimals: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if math.isinf(v):
-        return ("+" if signed and v > 0 else "") + ("inf" if v > 0 else "-inf")
-    if share:
-        return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}%"
-    return f"{v:+,.{decimals}f}" if signed else f"{v:,.{decimals}f}"
-
-
-def _ci(lo: float, hi: float, share: bool, signed: bool = False, decimals: int = 2) -> str:
-    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return ""
-    return f"[{_fmt(lo, share, signed, decimals)}, {_fmt(hi, share, signed, decimals)}]"
 
 
 def format_summary(exp, summary) -> str:
@@ -144,23 +117,23 @@ def format_summary(exp, summary) -> str:
              f"{'vs ' + exp.baseline.name[:30]:>12s} {'95% CI':>21s}"]
     for metric, part in summary.groupby("metric", sort=False):
         share = _is_share(metric)
-        dec = _decimals(part["mean"].tolist())
+        dec = decimals_for(part["mean"].tolist())
         unit = "  (difference in percentage points)" if share else ""
         lines.append(f"{metric}{unit}")
         for r in part.itertuples(index=False):
-            diff = "(baseline)" if r.variant == exp.baseline.name else _fmt(r.diff, share, True, dec)
-            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {_fmt(r.mean, share, False, dec):>9s} "
-                         f"{_ci(r.ci_low, r.ci_high, share, False, dec):>21s}   {diff:>12s} "
-                         f"{_ci(r.diff_ci_low, r.diff_ci_high, share, True, dec):>21s}")
+            diff = "(baseline)" if r.variant == exp.baseline.name else number(r.diff, share, True, dec)
+            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {number(r.mean, share, False, dec):>9s} "
+                         f"{interval(r.ci_low, r.ci_high, share, False, dec):>21s}   {diff:>12s} "
+                         f"{interval(r.diff_ci_low, r.diff_ci_high, share, True, dec):>21s}")
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ command
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from gridsim.cli.main import UsageError
+    from gridsim.studies.batch import run_batch
     from gridsim.studies.executors import ExecutorError, ExecutorSetupError, make_executor
-    from gridsim.studies.experiment import default_out_dir, load_experiment, run_batch
+    from gridsim.studies.experiment import default_out_dir, load_experiment
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be >= 1")

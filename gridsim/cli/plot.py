@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gridsim.cli.common import UsageError, print_wrote
 from gridsim.viz.plots import FORMATS, KINDS, MAP_METRICS_HELP
 
 EPILOG_PLOT = """figure kinds:
@@ -36,7 +37,6 @@ examples:
 
 
 def _data(path: str):
-    from gridsim.cli.main import UsageError
     from gridsim.viz.plots import NotAResultsDir, load_results
     try:
         return load_results(path)
@@ -45,7 +45,6 @@ def _data(path: str):
 
 
 def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
-    from gridsim.cli.main import UsageError
     from gridsim.viz.plots import RunData, check_map_metric
     if metric is None:
         return
@@ -63,7 +62,6 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from gridsim.cli.main import UsageError
     from gridsim.viz.plots import NotApplicable, kinds_for, save_figures
     data = _data(args.dir)
     kinds = list(dict.fromkeys(args.kinds)) if args.kinds else list(kinds_for(data))
@@ -72,8 +70,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         paths = save_figures(data, kinds, fmt=args.format, metric=args.metric)
     except NotApplicable as exc:
         raise UsageError(f"--kind: {exc}") from None
-    for p in paths:
-        print(f"wrote {p}")
+    print_wrote(paths)
     return 0
 
 
@@ -82,7 +79,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     data = _data(args.dir)
     _check_metric(data, args.metric, ["map", "staffing"])
     path = write_report(args.dir, out=args.out, metric=args.metric)
-    print(f"wrote {path}")
+    print_wrote([path])
     return 0
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import io
 import os
 from pathlib import Path
+
+from gridsim.cli.common import UsageError, ensure_out_dir, print_wrote, run_args, run_overrides, scenario_args
 
 EPILOG = """examples:
   # least full-time workers so 90 % of urgent events are on scene within 5 min
@@ -23,11 +25,8 @@ EPILOG = """examples:
 def register(sub) -> None:
     p = sub.add_parser("tune", help="find the least staffing that meets response targets, by simulation",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario", nargs="?", default=None, help="scenario TOML or built-in name (default suzhou_2018)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario key (repeatable)")
-    p.add_argument("--days", type=int, default=None, help="simulated days per run (overrides run.days)")
-    p.add_argument("--seed", type=int, default=None, help="root seed (overrides run.seed)")
+    scenario_args(p, "scenario TOML or built-in name (default suzhou_2018)")
+    run_args(p, "simulated days per run (overrides run.days)")
     p.add_argument("--target", action="append", required=True, metavar="STAGE:MIN:SHARE[:SOURCE]",
                    help="e.g. on_scene:5:0.90 (stages: respond, on_scene, support, cordon, "
                         "register_dispatch, verify, close; SOURCE 110, 12345 or grid limits which "
@@ -48,7 +47,7 @@ def register(sub) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from gridsim.cli.main import UsageError, ensure_out_dir, run_overrides
+    from gridsim.results.io import atomic_write, write_json
     from gridsim.scenario import load_scenario
     from gridsim.studies.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
 
@@ -64,7 +63,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     try:
         res = run_tune(scenario, args.scenario, targets, args.vary, per=args.per, total=args.total,
                        reps=args.reps, budget=args.budget, workers=max(1, min(args.workers, args.reps)),
-                       lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution, dask=args.dask)
+                       lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution, dask=args.dask,
+                       message=print)
     except TuneError as exc:
         print(f"gridsim tune: {exc}")
         return 1
@@ -74,12 +74,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         key, _, _ = text.partition("=")
         user[key.strip()] = scenario.get(key.strip())
     keys = result_overrides(res, user)
-    (out / "recommended.toml").write_text(recommended_toml(args.scenario, out, keys))
-    with open(out / "search_log.csv", "w", newline="") as fh:
-        fields = sorted({k for row in res.log for k in row}, key=lambda k: (k not in ("step", "candidate"), k))
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(res.log)
+    atomic_write(out / "recommended.toml", recommended_toml(args.scenario, out, keys))
+    atomic_write(out / "search_log.csv", _csv(res.log))
     ev = res.evaluation
     achieved = {}
     print()
@@ -106,6 +102,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
                "sqrt_rule": res.sqrt_rule, "sqrt_rule_meets": res.sqrt_rule_meets,
                "sqrt_allocation": res.sqrt_allocation, "reps": args.reps, "seed": scenario["run"]["seed"],
                "days": scenario["run"]["days"]}
-    (out / "tune.json").write_text(json.dumps(summary, indent=1, default=float))
-    print(f"\nwrote {out / 'recommended.toml'}\nwrote {out / 'search_log.csv'}\nwrote {out / 'tune.json'}")
+    write_json(out / "tune.json", summary)
+    print()
+    print_wrote([out / "recommended.toml", out / "search_log.csv", out / "tune.json"])
     return 0
+
+
+def _csv(log: list[dict]) -> str:
+    """The search log as CSV text: step and candidate first, then the other columns sorted."""
+    fields = sorted({k for row in log for k in row}, key=lambda k: (k not in ("step", "candidate"), k))
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=fields)
+    w.writeheader()
+    w.writerows(log)
+    return buf.getvalue()

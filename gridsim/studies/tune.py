@@ -24,18 +24,20 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from gridsim.studies.executors import Executor, make_executor
-from gridsim.analysis.metrics import STAGES, stage_elapsed, wilson_interval
-from gridsim.results.run import simulate
-from gridsim.scenario import BUILTIN_NAME, SOURCES, Scenario, ScenarioError
+from gridsim.analysis.metrics import stage_elapsed, wilson_interval
 from gridsim.analysis.theory import halfin_whitt_beta, mmc_least_servers
+from gridsim.domain import SOURCES, STAFF_KEY, STAGES, TARGET_KEY
+from gridsim.results.run import simulate
+from gridsim.scenario import BUILTIN_NAME, Scenario, ScenarioError
+from gridsim.studies.executors import Executor, make_executor
 
-STAFF_ROLES = {"staff.fulltime_workers": "fulltime", "staff.grid_leaders": "leader",
-               "staff.parttime_workers": "parttime", "staff.police_units": "police"}
-TARGET_KEYS = {"respond": "response_min", "on_scene": "on_scene_min", "support": "support_min",
-               "cordon": "cordon_min"}
-WORK_ORDER_DEADLINES = {"register_dispatch": "deadline_register_dispatch_min",
-                        "verify": "deadline_verify_min", "close": "deadline_close_min"}
+#: the keys --per can allocate: staff.<head-count key> -> role
+STAFF_ROLES = {f"staff.{key}": role for role, key in STAFF_KEY.items()}
+Message = Callable[[str], None]
+
+
+def _silent(text: str) -> None:
+    """The default message callback: the library itself never prints."""
 
 
 class TuneError(Exception):
@@ -82,10 +84,10 @@ def target_counts(events: pd.DataFrame, scenario: Scenario, targets: list[Target
     for i, tg in enumerate(targets):
         ev = events if tg.source is None else events[events["source"] == tg.source]
         tdict = dict(scenario["targets"])
-        if tg.stage in TARGET_KEYS:
-            tdict[TARGET_KEYS[tg.stage]] = tg.minutes
+        if tg.stage in TARGET_KEY:
+            tdict[TARGET_KEY[tg.stage]] = tg.minutes
         else:
-            col = WORK_ORDER_DEADLINES[tg.stage]
+            col = STAGES[tg.stage].limit_column
             ev = ev.assign(**{col: np.where(ev[col].notna(), tg.minutes, np.nan)})
         judged = stage_elapsed(ev, tg.stage, tdict, horizon, warm)
         out[(i, -1)] = (int(judged["met"].sum()), len(judged))
@@ -152,7 +154,7 @@ class Tuner:
     budget: int
     workers: int = 1
     per: str | None = None
-    echo: Callable[[str], None] = print
+    message: Message = _silent
     dask: str | None = None
     log: list[dict] = field(default_factory=list)
     runs_used: int = 0
@@ -198,7 +200,7 @@ class Tuner:
             row["units_failing"] = len(failing)
             parts.append(f"{len(failing)} of {len(units)} {self.per}s short")
         self.log.append(row)
-        self.echo(f"  [{row['step']:2d}] {label:>28s}: {'MEETS ' if row['met'] and not row.get('units_failing') else 'short '}"
+        self.message(f"  [{row['step']:2d}] {label:>28s}: {'MEETS ' if row['met'] and not row.get('units_failing') else 'short '}"
                   + "; ".join(parts) + f"  ({self.runs_used} runs)")
         return ev
 
@@ -428,9 +430,12 @@ def recommended_toml(scenario_ref: str | None, out_dir: Path, overrides: dict) -
 def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target], key: str,
              per: str | None = None, total: int | None = None, reps: int = 3, budget: int = 200,
              workers: int = 1, lo_bound: float | None = None, hi_bound: float | None = None,
-             resolution: float | None = None, echo: Callable[[str], None] = print,
+             resolution: float | None = None, message: Message | None = None,
              dask: str | None = None) -> TuneResult:
-    """The whole search: analytic start, simulation refinement, square-root rule comparison."""
+    """The whole search: analytic start, simulation refinement, square-root rule comparison.
+
+    `message` receives one line per step of the search (the command line prints them)."""
+    message = message or _silent
     try:
         current = scenario.get(key)
     except KeyError:
@@ -450,14 +455,14 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
     runs_pilot = 0
     if role is not None:
         unit = per or ("subcenter" if role == "police" else "workstation")
-        echo(f"pilot run at {key}={current} to measure each {unit}'s load ...")
+        message(f"pilot run at {key}={current} to measure each {unit}'s load ...")
         load = measure_load(scenario, role, targets[0], unit)
         runs_pilot = 1
         est = erlang_estimate(load, targets[0].share)
         sq = sqrt_staffing(load, targets[0].share)
         analytic, sqrt_total = int(est.sum()), int(sq.sum())
         start_alloc, sqrt_alloc = est, sq
-        echo(f"analytic start (Erlang C per {unit}, {load.allowance:.1f} min of the target left for "
+        message(f"analytic start (Erlang C per {unit}, {load.allowance:.1f} min of the target left for "
              f"queueing): {analytic}; square-root staffing rule: {sqrt_total}")
     is_int = isinstance(current, int)
     if resolution is None:
@@ -466,7 +471,7 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
         if not is_int:
             resolution = max(abs(base) * 0.01, 1e-9)
     lo_b = 0 if lo_bound is None else lo_bound
-    with Tuner(scenario, targets, reps, budget, workers, per, echo, dask) as tuner:
+    with Tuner(scenario, targets, reps, budget, workers, per, message, dask) as tuner:
         tuner.runs_used = runs_pilot
         if per is None:
             hi_b = hi_bound if hi_bound is not None else 10 * max(current, analytic or 0, 1)
