@@ -2,7 +2,8 @@
 
 Everything the simulation's hot path needs is precomputed here into flat numpy arrays
 (parents, neighbour lists, nearest sub-centers, checkpoints), so that no event ever runs a
-graph search. The networkx graph holds the same hierarchy and adjacency for analysis.
+graph search. `City.graph()` gives the same hierarchy and adjacency as a networkx graph,
+built only when asked for (analysis and tests; the simulation never needs it).
 
 Geometry: each division is a disc of its land area around its reference point; grid
 centroids are drawn from a Clark exponential density around that point (dense core, rural
@@ -19,13 +20,12 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
-from gridsim.scenario import Division, Scenario
+from gridsim.domain import BUILT, NOT_STARTED, UNDER_CONSTRUCTION
+from gridsim.scenario import Allocation, Division, Scenario, Staff
 
 KM_PER_DEG_LAT = 110.57          # geodesy constant (WGS84 near 31 N), not a modelling choice
 KM_PER_DEG_LON_EQUATOR = 111.32
 
-BUILT, UNDER_CONSTRUCTION, NOT_STARTED = 2, 1, 0
-STATUS_NAMES = {BUILT: "built", UNDER_CONSTRUCTION: "under construction", NOT_STARTED: "not started"}
 
 
 @dataclass
@@ -74,7 +74,6 @@ class City:
     cp_y: np.ndarray
     cp_subcenters: np.ndarray          # (P, M) nearest sub-centers to each checkpoint
     detour_factor: float
-    graph: nx.Graph = field(repr=False, default=None)
     _tree: cKDTree = field(repr=False, default=None)
 
     @property
@@ -92,6 +91,11 @@ class City:
     def grid_of(self, x: float, y: float) -> int:
         """The grid whose centroid is nearest to a point (km)."""
         return int(self._tree.query((x, y))[1])
+
+    def graph(self) -> nx.Graph:
+        """The hierarchy and grid adjacency as a networkx graph (built on each call: the
+        simulation reads the flat arrays, so no build pays for a graph nothing uses)."""
+        return build_graph(self)
 
     def neighbours(self, g: int) -> np.ndarray:
         """Adjacent grids of grid g (Delaunay neighbours), nearest first."""
@@ -230,9 +234,9 @@ def _office(members: np.ndarray, xy: np.ndarray, weight: np.ndarray) -> int:
 
 def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = None) -> City:
     """Build the city of a scenario. Same scenario + seed -> identical city."""
-    c, s = scenario["city"], scenario["staff"]
+    c, s = scenario.city, scenario.staff
     if seed_seq is None:
-        seed_seq = np.random.SeedSequence(scenario["run"]["seed"])
+        seed_seq = np.random.SeedSequence(scenario.run.seed)
     # The city has its own stream, derived from the root seed, independent of replications.
     rng = np.random.default_rng(np.random.SeedSequence(seed_seq.entropy, spawn_key=(0xC17,)))
     divs = scenario.divisions
@@ -241,19 +245,19 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     land = np.array([d.land_area_km2 for d in divs])
     radius = np.sqrt(land / math.pi)
     pop20 = np.array([d.population_2020 for d in divs])
-    pop = pop20 * c["population_total"] / pop20.sum()
+    pop = pop20 * c.population_total / pop20.sum()
 
     # --- how many of each unit per division
-    sc_per_div = apportion(c["subcenters"], [d.towns + d.streets for d in divs], 1)
-    ws_per_div = apportion(c["workstations"], pop, sc_per_div)
-    grids_per_div = apportion(c["grids"], pop, ws_per_div)
+    sc_per_div = apportion(c.subcenters, [d.towns + d.streets for d in divs], 1)
+    ws_per_div = apportion(c.workstations, pop, sc_per_div)
+    grids_per_div = apportion(c.grids, pop, ws_per_div)
 
     # --- grid centroids, populations, areas
     xy_parts, gpop_parts, garea_parts, gdiv_parts = [], [], [], []
     for d in range(nd):
         n = int(grids_per_div[d])
-        pts = _sample_division_points(rng, d, n, cx, cy, radius, c["density_decay_fraction"])
-        w = rng.lognormal(0.0, c["grid_population_sigma"], size=n) if c["grid_population_sigma"] > 0 else np.ones(n)
+        pts = _sample_division_points(rng, d, n, cx, cy, radius, c.density_decay_fraction)
+        w = rng.lognormal(0.0, c.grid_population_sigma, size=n) if c.grid_population_sigma > 0 else np.ones(n)
         gpop = pop[d] * w / w.sum()
         # area ~ squared distance to the k-th nearest centroid (local spacing), scaled to the land area
         k = min(4, n - 1)
@@ -292,42 +296,42 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     sc_div = np.array(sc_div, dtype=np.int32)
     ws_sc = np.array(ws_sc, dtype=np.int32)
     S, W = len(sc_div), len(ws_sc)
-    if W != c["workstations"]:   # a sub-center with fewer grids than its workstation quota
-        raise ValueError(f"built {W} workstations, expected {c['workstations']}: too few grids per sub-center")
+    if W != c.workstations:   # a sub-center with fewer grids than its workstation quota
+        raise ValueError(f"built {W} workstations, expected {c.workstations}: too few grids per sub-center")
 
     sc_office = np.array([_office(np.flatnonzero(grid_sc == i), xy, grid_pop) for i in range(S)])
     ws_office = np.array([_office(np.flatnonzero(grid_ws == j), xy, grid_pop) for j in range(W)])
 
     # --- build status, drawn by the seed
     sc_status = np.full(S, UNDER_CONSTRUCTION, dtype=np.int8)
-    sc_status[rng.permutation(S)[: c["subcenters_built"]]] = BUILT
+    sc_status[rng.permutation(S)[: c.subcenters_built]] = BUILT
     ws_status = np.full(W, NOT_STARTED, dtype=np.int8)
     perm = rng.permutation(W)
-    ws_status[perm[: c["workstations_started"]]] = UNDER_CONSTRUCTION
-    ws_status[perm[: c["workstations_built"]]] = BUILT
+    ws_status[perm[: c.workstations_started]] = UNDER_CONSTRUCTION
+    ws_status[perm[: c.workstations_built]] = BUILT
 
     # --- staff: one leader / full-time worker per grid while they last, extras to the most populous
-    alloc = scenario["allocation"]
-    unit_of_grid = {"division": grid_div, "subcenter": grid_sc}.get(alloc["per"])
-    leaders = _grid_staff(s["grid_leaders"], alloc["grid_leaders"], unit_of_grid, grid_pop, "one_each")
-    fulltime = _grid_staff(s["fulltime_workers"], alloc["fulltime_workers"], unit_of_grid, grid_pop, "one_each")
-    parttime = _grid_staff(s["parttime_workers"], alloc["parttime_workers"], unit_of_grid, grid_pop, "population")
+    alloc = scenario.allocation
+    unit_of_grid = {"division": grid_div, "subcenter": grid_sc}.get(alloc.per)
+    leaders = _grid_staff(s.grid_leaders, alloc.grid_leaders, unit_of_grid, grid_pop, "one_each")
+    fulltime = _grid_staff(s.fulltime_workers, alloc.fulltime_workers, unit_of_grid, grid_pop, "one_each")
+    parttime = _grid_staff(s.parttime_workers, alloc.parttime_workers, unit_of_grid, grid_pop, "population")
     sc_pop = np.bincount(grid_sc, weights=grid_pop, minlength=S)
     police = _police_units(s, alloc, sc_div, sc_pop)
 
     # --- adjacency between neighbouring grids (Delaunay), nearest first
-    nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario["travel"]["detour_factor"])
+    nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario.travel.detour_factor)
 
     # --- sub-center neighbours and cordon checkpoints
     sc_xy = xy[sc_office]
-    K = int(min(max(scenario["dispatch"]["police_neighbour_subcenters"], 1), max(S - 1, 1)))
+    K = int(min(max(scenario.dispatch.police_neighbour_subcenters, 1), max(S - 1, 1)))
     sc_tree = cKDTree(sc_xy)
     if S > 1:
         sc_nb = sc_tree.query(sc_xy, k=K + 1)[1][:, 1:].reshape(S, K)
     else:
         sc_nb = np.full((1, 1), -1)
-    cp_div, cp_xy = _checkpoints(xy, grid_div, cx, cy, int(c["checkpoints_per_division"]))
-    M = int(min(scenario["dispatch"]["cordon_candidate_subcenters"], S))
+    cp_div, cp_xy = _checkpoints(xy, grid_div, cx, cy, c.checkpoints_per_division)
+    M = int(min(scenario.dispatch.cordon_candidate_subcenters, S))
     cp_sc = sc_tree.query(cp_xy, k=M)[1].reshape(len(cp_xy), M)
 
     density = grid_pop / grid_area
@@ -340,19 +344,18 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
         ws_sc=ws_sc, ws_x=xy[ws_office, 0].copy(), ws_y=xy[ws_office, 1].copy(), ws_status=ws_status,
         grid_ws=grid_ws, grid_sc=grid_sc, grid_div=grid_div,
         grid_x=xy[:, 0].copy(), grid_y=xy[:, 1].copy(), grid_population=grid_pop,
-        grid_households=grid_pop / c["persons_per_household"], grid_area=grid_area,
-        grid_urban=density >= c["urban_density_min_per_km2"],
+        grid_households=grid_pop / c.persons_per_household, grid_area=grid_area,
+        grid_urban=density >= c.urban_density_min_per_km2,
         grid_leaders=leaders, grid_fulltime=fulltime, grid_parttime=parttime,
         nbr_ptr=nbr_ptr, nbr_idx=nbr_idx, nbr_km=nbr_km,
         cp_div=cp_div, cp_x=cp_xy[:, 0].copy(), cp_y=cp_xy[:, 1].copy(),
-        cp_subcenters=cp_sc.astype(np.int32), detour_factor=scenario["travel"]["detour_factor"],
+        cp_subcenters=cp_sc.astype(np.int32), detour_factor=scenario.travel.detour_factor,
     )
     city._tree = cKDTree(xy)
-    city.graph = build_graph(city)
     return city
 
 
-def _grid_staff(total: int, per_unit: list, unit_of_grid, grid_pop: np.ndarray, rule: str) -> np.ndarray:
+def _grid_staff(total: int, per_unit: tuple[int, ...], unit_of_grid, grid_pop: np.ndarray, rule: str) -> np.ndarray:
     """Staff of one role per grid: city-wide, or within each unit when an allocation is given.
 
     rule "one_each": one per grid (most populous first) while they last, extras to the most
@@ -377,18 +380,18 @@ def _grid_staff(total: int, per_unit: list, unit_of_grid, grid_pop: np.ndarray, 
     return out
 
 
-def _police_units(staff: dict, alloc: dict, sc_div: np.ndarray, sc_pop: np.ndarray) -> np.ndarray:
+def _police_units(staff: Staff, alloc: Allocation, sc_div: np.ndarray, sc_pop: np.ndarray) -> np.ndarray:
     """Patrol units per sub-center: by population with a minimum, or as allocated."""
-    given = alloc["police_units"]
-    if given and alloc["per"] == "subcenter":
+    given = alloc.police_units
+    if given and alloc.per == "subcenter":
         return np.asarray(given, dtype=np.int32)
-    if given and alloc["per"] == "division":
+    if given and alloc.per == "division":
         out = np.zeros(len(sc_pop), dtype=np.int32)
         for d, n in enumerate(given):
             members = np.flatnonzero(sc_div == d)
             out[members] = apportion(int(n), sc_pop[members], 0)
         return out
-    return apportion(staff["police_units"], sc_pop, staff["police_units_min_per_subcenter"]).astype(np.int32)
+    return apportion(staff.police_units, sc_pop, staff.police_units_min_per_subcenter).astype(np.int32)
 
 
 def _one_each_then_most_populous(total: int, by_pop: np.ndarray, G: int) -> np.ndarray:

@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from gridsim.city import BUILT, NOT_STARTED, UNDER_CONSTRUCTION, apportion, build_city, rcb
+from gridsim.city import apportion, build_city, rcb
+from gridsim.domain import BUILT, NOT_STARTED, UNDER_CONSTRUCTION
 from gridsim.scenario import load_scenario
 
 from conftest import SCENARIOS
@@ -81,7 +82,7 @@ def test_queries_and_graph(baseline_city):
     assert len(nb) >= 2 and g not in nb
     d = [c.road_km(c.grid_x[g], c.grid_y[g], c.grid_x[h], c.grid_y[h]) for h in nb]
     assert d == sorted(d)                                   # nearest first
-    G = c.graph
+    G = c.graph()
     assert G.number_of_nodes() == 1 + 104 + 2236 + 8820
     hier = sum(1 for _, _, k in G.edges(data="kind") if k == "hierarchy")
     assert hier == 104 + 2236 + 8820                          # a tree

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from gridsim.analysis.metrics import (STAGES, _group_percentiles, mean_ci, paired_difference_ci, stage_elapsed,
-                             stage_table, stage_table_by, wilson_interval)
+                                     stage_table, stage_table_by, wilson_interval)
+from gridsim.scenario import Targets
 
 NAN = math.nan
 INF = math.inf
@@ -88,6 +89,13 @@ def test_counts_and_shares(events):
         assert (table[stage]["ci_low"], table[stage]["ci_high"]) == pytest.approx((lo, hi))
     assert table["respond"]["limit_min"] == 3.0 and table["cordon"]["limit_min"] == 30.0
     assert table["register_dispatch"]["limit_min"] is None
+
+
+def test_typed_targets_judge_like_the_plain_mapping(events):
+    typed = stage_table(events, Targets(**TARGETS), HORIZON, WARMUP)
+    assert typed == stage_table(events, TARGETS, HORIZON, WARMUP)
+    tighter = stage_table(events, Targets(**(TARGETS | {"response_min": 1})), HORIZON, WARMUP)
+    assert tighter["respond"]["limit_min"] == 1.0 and tighter["respond"]["met"] < typed["respond"]["met"]
 
 
 def test_percentiles_keep_censored_misses_infinite(events):

@@ -40,39 +40,20 @@ know of those times is that they exceed the limit, so no finite number would be 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping, Union
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-WORK_ORDER_SOURCES = ("12345", "grid")
-PERCENTILES = (50, 90, 95, 99)
+from gridsim.domain import PERCENTILES, STAGES, WORK_ORDER_SOURCES, Stage
+from gridsim.scenario import Targets
+
 BY_COLUMNS = ("division", "category", "source", "priority", "hour")
 Z95 = 1.959964
 
-
-@dataclass(frozen=True)
-class Stage:
-    """One judged step: reference and end columns, and a scenario target key or a per-row limit column."""
-
-    name: str
-    reference: str
-    end: str
-    target_key: str | None = None       # key of the scenario's [targets]
-    limit_column: str | None = None     # per-row limit (work-order deadlines)
-
-
-STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("respond", "t_call", "t_dispatch", target_key="response_min"),
-    Stage("on_scene", "t_call", "t_arrive", target_key="on_scene_min"),
-    Stage("support", "t_call", "t_support", target_key="support_min"),
-    Stage("cordon", "t_call", "t_cordon", target_key="cordon_min"),
-    Stage("register_dispatch", "t_call", "t_dispatch", limit_column="deadline_register_dispatch_min"),
-    Stage("verify", "t_report", "t_verify", limit_column="deadline_verify_min"),
-    Stage("close", "t_call", "t_close", limit_column="deadline_close_min"),
-)}
+TargetLimits = Union[Mapping[str, float], Targets]
+"""The scenario's [targets]: the typed table, or a plain mapping (summaries store a dict)."""
 
 
 # --- judging -------------------------------------------------------------------------------
@@ -113,9 +94,11 @@ def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
     return events["source"].isin(WORK_ORDER_SOURCES).to_numpy(bool)
 
 
-def _limit(events: pd.DataFrame, stage: Stage, targets: dict) -> tuple[np.ndarray | float, float | None]:
+def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[np.ndarray | float, float | None]:
     """(limit per row or scalar, scalar limit for the table or None for per-row limits)."""
     if stage.target_key is not None:
+        if isinstance(targets, Targets):
+            targets = targets.as_dict()
         if stage.target_key not in targets:
             raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
         lim = float(targets[stage.target_key])
@@ -124,7 +107,7 @@ def _limit(events: pd.DataFrame, stage: Stage, targets: dict) -> tuple[np.ndarra
     return events[stage.limit_column].to_numpy(dtype=np.float64), None
 
 
-def _judge(events: pd.DataFrame, stage: Stage, targets: dict, horizon_min: float, base: np.ndarray
+def _judge(events: pd.DataFrame, stage: Stage, targets: TargetLimits, horizon_min: float, base: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Judged-row mask, and for the judged rows: elapsed (inf = censored miss), met, limit."""
     _need(events, [stage.reference, stage.end, "open"])
@@ -219,7 +202,7 @@ def _summarise(codes: np.ndarray, elapsed: np.ndarray, met: np.ndarray, n_groups
 
 # --- public tables -------------------------------------------------------------------------
 
-def stage_table(events: pd.DataFrame, targets: dict, horizon_min: float, warmup_min: float = 0.0
+def stage_table(events: pd.DataFrame, targets: TargetLimits, horizon_min: float, warmup_min: float = 0.0
                 ) -> dict[str, dict]:
     """Per stage: n, met, share, ci_low, ci_high, p50, p90, p95, p99, limit_min.
 
@@ -247,7 +230,7 @@ def _group_keys(events: pd.DataFrame, by: str) -> pd.Series:
     return events[by]
 
 
-def stage_table_by(events: pd.DataFrame, by: str, targets: dict, horizon_min: float,
+def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon_min: float,
                    warmup_min: float = 0.0) -> pd.DataFrame:
     """Long table: one row per (value of `by`, stage), columns [by, stage, n, met, share, ci_low,
     ci_high, p50, p90, p95, p99].
@@ -284,7 +267,7 @@ def stage_table_by(events: pd.DataFrame, by: str, targets: dict, horizon_min: fl
     return out.iloc[order].reset_index(drop=True)[columns]
 
 
-def stage_elapsed(events: pd.DataFrame, stage: str, targets: dict, horizon_min: float,
+def stage_elapsed(events: pd.DataFrame, stage: str, targets: TargetLimits, horizon_min: float,
                   warmup_min: float = 0.0) -> pd.DataFrame:
     """The judged rows of one stage: event_id, elapsed (min, inf = censored miss), met, limit.
 
