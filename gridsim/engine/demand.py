@@ -42,22 +42,22 @@ class Demand:
 
 def hourly_rate(scenario: Scenario, profile: str, per_day: float, hours: int) -> np.ndarray:
     """Expected arrivals in each simulated hour: per_day x normalised hour and weekday weights."""
-    prof = scenario["demand"]["profile"][profile]
-    hw = np.asarray(prof["hourly"], float)
-    dw = np.asarray(prof["daily"], float)
+    prof = scenario.demand.profile[profile]
+    hw = np.asarray(prof.hourly, float)
+    dw = np.asarray(prof.daily, float)
     hw, dw = hw / hw.mean(), dw / dw.mean()
     h = np.arange(hours)
-    dow = (scenario["run"]["start_weekday"] + h // 24) % 7
+    dow = (scenario.run.start_weekday + h // 24) % 7
     return per_day / 24.0 * hw[h % 24] * dw[dow]
 
 
 def _surge_overlap(scenario: Scenario, hours: int) -> np.ndarray:
     """Fraction of each simulated hour inside the surge window (0 when surge is off)."""
-    sg = scenario["surge"]
+    sg = scenario.surge
     out = np.zeros(hours)
-    if not sg["enabled"] or sg["multiplier"] == 1.0:
+    if not sg.enabled or sg.multiplier == 1.0:
         return out
-    a, b = sg["start_hour"], sg["start_hour"] + sg["duration_hours"]
+    a, b = sg.start_hour, sg.start_hour + sg.duration_hours
     h = np.arange(hours, dtype=float)
     return np.clip(np.minimum(h + 1, b) - np.maximum(h, a), 0.0, 1.0)
 
@@ -74,8 +74,8 @@ def _pick(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
 
 def _surge_window_times(rng, counts, scenario) -> np.ndarray:
     """Times for surge extras: uniform over the part of each hour inside the window."""
-    sg = scenario["surge"]
-    a, b = sg["start_hour"], sg["start_hour"] + sg["duration_hours"]
+    sg = scenario.surge
+    a, b = sg.start_hour, sg.start_hour + sg.duration_hours
     hours = np.repeat(np.arange(len(counts)), counts).astype(float)
     lo = np.maximum(hours, a)
     hi = np.minimum(hours + 1, b)
@@ -87,20 +87,20 @@ def _poisson_arrivals(rng, scenario, city, rate_h: np.ndarray, source: str):
     counts = rng.poisson(rate_h)
     t = _times_in_hours(rng, counts)
     g = _pick(rng, city.grid_population, len(t))
-    sg = scenario["surge"]
+    sg = scenario.surge
     overlap = _surge_overlap(scenario, len(rate_h))
-    if overlap.any() and source in sg["sources"]:
-        divs = [city.division_names.index(d) for d in sg["divisions"]]
+    if overlap.any() and source in sg.sources:
+        divs = [city.division_names.index(d) for d in sg.divisions]
         in_div = np.isin(city.grid_div, divs)
         share = city.grid_population[in_div].sum() / city.grid_population.sum()
-        extra = rng.poisson(rate_h * overlap * share * (sg["multiplier"] - 1.0)) if sg["multiplier"] > 1 else \
+        extra = rng.poisson(rate_h * overlap * share * (sg.multiplier - 1.0)) if sg.multiplier > 1 else \
             np.zeros(len(rate_h), dtype=np.int64)
         te = _surge_window_times(rng, extra, scenario)
         ge = np.flatnonzero(in_div)[_pick(rng, city.grid_population[in_div], len(te))]
         t, g = np.concatenate([t, te]), np.concatenate([g, ge])
-        if sg["multiplier"] < 1:           # a lull: thin the surge-window events in those divisions
+        if sg.multiplier < 1:           # a lull: thin the surge-window events in those divisions
             h = (t // 60).astype(int)
-            drop_p = overlap[h] * (1.0 - sg["multiplier"]) * np.isin(city.grid_div[g], divs)
+            drop_p = overlap[h] * (1.0 - sg.multiplier) * np.isin(city.grid_div[g], divs)
             keep = rng.random(len(t)) >= drop_p
             t, g = t[keep], g[keep]
     return t, g
@@ -120,7 +120,7 @@ def _skew_placement(rng, scenario: Scenario, city: City, g: np.ndarray, cat: np.
     Events keep their division (a surge stays where it struck)."""
     g = g.copy()
     for c in np.unique(cat):
-        w_urban = scenario["categories"][names[c]]["urban_weight"]
+        w_urban = scenario.categories[names[c]].urban_weight
         if w_urban == 1.0:
             continue
         sel = np.flatnonzero(cat == c)
@@ -136,10 +136,10 @@ def _skew_placement(rng, scenario: Scenario, city: City, g: np.ndarray, cat: np.
 
 def _patrol_reports(rng, scenario: Scenario, city: City, horizon_min: float):
     """Reports found by on-duty grid workers: rate per worker-hour x workers on duty."""
-    rates = scenario["demand"]["patrol_reports_per_hour"]
-    sg = scenario["surge"]
-    surge_on = sg["enabled"] and "grid" in sg["sources"] and sg["multiplier"] != 1.0
-    divs = [city.division_names.index(d) for d in sg["divisions"]] if surge_on else []
+    rates = scenario.demand.patrol_reports_per_hour
+    sg = scenario.surge
+    surge_on = sg.enabled and "grid" in sg.sources and sg.multiplier != 1.0
+    divs = [city.division_names.index(d) for d in sg.divisions] if surge_on else []
     ts, gs = [], []
     for role in GRID_ROLES:
         rate = rates[role]
@@ -152,17 +152,17 @@ def _patrol_reports(rng, scenario: Scenario, city: City, horizon_min: float):
             ts.append(a + rng.random(n) * (b - a))
             gs.append(_pick(rng, workers, n))
             if surge_on:
-                lo, hi = max(a, sg["start_hour"] * 60), min(b, (sg["start_hour"] + sg["duration_hours"]) * 60)
+                lo, hi = max(a, sg.start_hour * 60), min(b, (sg.start_hour + sg.duration_hours) * 60)
                 if hi > lo:
                     in_div = np.isin(city.grid_div, divs)
                     w = workers * in_div
-                    if sg["multiplier"] > 1 and w.sum() > 0:
-                        ne = rng.poisson(rate * w.sum() * (hi - lo) / 60.0 * (sg["multiplier"] - 1.0))
+                    if sg.multiplier > 1 and w.sum() > 0:
+                        ne = rng.poisson(rate * w.sum() * (hi - lo) / 60.0 * (sg.multiplier - 1.0))
                         ts.append(lo + rng.random(ne) * (hi - lo))
                         gs.append(_pick(rng, w, ne))
-                    elif sg["multiplier"] < 1:
+                    elif sg.multiplier < 1:
                         t, g = ts[-1], gs[-1]
-                        drop = (t >= lo) & (t < hi) & in_div[g] & (rng.random(len(t)) < 1 - sg["multiplier"])
+                        drop = (t >= lo) & (t < hi) & in_div[g] & (rng.random(len(t)) < 1 - sg.multiplier)
                         ts[-1], gs[-1] = t[~drop], g[~drop]
     if not ts:
         return np.empty(0), np.empty(0, dtype=np.int32)
@@ -173,19 +173,19 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
                     horizon_min: float) -> Demand:
     """All events of a run. `streams` has one generator per source: demand_110/_12345/_grid."""
     hours = int(np.ceil(horizon_min / 60.0))
-    dm = scenario["demand"]
-    names = list(scenario["categories"].keys())
+    dm = scenario.demand
+    names = list(scenario.categories.keys())
     parts = []
 
     rng = streams["demand_110"]
-    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", dm["police_per_day"], hours), "110")
+    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", dm.police_per_day, hours), "110")
     cat = _categories(rng, scenario, "110", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
     parts.append((t, g, np.full(len(t), 0), cat, *_place(rng, scenario, city, g)))
 
     rng = streams["demand_12345"]
-    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm["hotline_per_day"], hours), "12345")
-    first = rng.random(len(t)) < dm["hotline_first_contact_share"]
+    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm.hotline_per_day, hours), "12345")
+    first = rng.random(len(t)) < dm.hotline_first_contact_share
     fc_per_hour = np.bincount((t[first] // 60).astype(int), minlength=hours)[:hours]
     hotline_calls = len(t)
     t, g = t[~first], g[~first]
@@ -210,7 +210,7 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
 def _place(rng: np.random.Generator, scenario: Scenario, city: City, g: np.ndarray):
     """Event locations: uniform over a disc of the grid's area, or the grid centroid."""
     x, y = city.grid_x[g].copy(), city.grid_y[g].copy()
-    if scenario["dispatch"]["event_spread"] == "grid":
+    if scenario.dispatch.event_spread == "grid":
         r = np.sqrt(city.grid_area[g] / np.pi) * np.sqrt(rng.random(len(g)))
         th = rng.random(len(g)) * 2 * np.pi
         x += r * np.cos(th)

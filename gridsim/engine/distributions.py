@@ -1,4 +1,4 @@
-"""Time distributions named in scenarios: {family, mean_min, cv} -> vectorised samples.
+"""Time distributions named in scenarios (`Distribution`: family, mean_min, cv) -> vectorised samples.
 
 One parameterisation (mean and coefficient of variation) for every family, so a scenario
 can switch family without re-deriving parameters.
@@ -10,10 +10,12 @@ import math
 
 import numpy as np
 
+from gridsim.scenario import Distribution
 
-def sample(rng: np.random.Generator, spec: dict, size: int) -> np.ndarray:
+
+def sample(rng: np.random.Generator, spec: Distribution, size: int) -> np.ndarray:
     """Draw `size` non-negative durations (minutes) from a distribution spec."""
-    family, mean = spec["family"], float(spec["mean_min"])
+    family, mean = spec.family, float(spec.mean_min)
     if size == 0:
         return np.empty(0)
     if mean == 0.0 or family == "fixed":
@@ -22,7 +24,7 @@ def sample(rng: np.random.Generator, spec: dict, size: int) -> np.ndarray:
         return np.full(size, mean)
     if family == "exponential":
         return rng.exponential(mean, size)
-    cv = float(spec["cv"])
+    cv = float(spec.cv)
     if family == "lognormal":
         s2 = math.log1p(cv * cv)
         return rng.lognormal(math.log(mean) - s2 / 2.0, math.sqrt(s2), size)
@@ -31,7 +33,3 @@ def sample(rng: np.random.Generator, spec: dict, size: int) -> np.ndarray:
         return rng.gamma(k, mean / k, size)
     raise ValueError(f"unknown distribution family {family!r}")
 
-
-def mean_of(spec: dict) -> float:
-    """The mean of a spec (every family is parameterised by its mean)."""
-    return float(spec["mean_min"])

@@ -69,13 +69,13 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
                      ) -> tuple[EventStatic, RunInputs]:
     """Draw every event's delays, service time and needs from its source's service stream."""
     n = len(d)
-    cats = spec["categories"]
+    cats = spec.categories
     names = d.category_names
-    sup_p = np.array([cats[c]["support_prob"] for c in names])
-    sup_n = np.array([cats[c]["support_units"] for c in names])
-    cor_p = np.array([cats[c]["cordon_prob"] for c in names])
-    cor_n = np.array([cats[c]["cordon_points"] for c in names])
-    lc, pol = spec["lifecycle"], spec["police"]
+    sup_p = np.array([cats[c].support_prob for c in names])
+    sup_n = np.array([cats[c].support_units for c in names])
+    cor_p = np.array([cats[c].cordon_prob for c in names])
+    cor_n = np.array([cats[c].cordon_points for c in names])
+    lc, pol = spec.lifecycle, spec.police
 
     t_ready = d.t_call.copy()
     service, turnout = np.zeros(n, np.float32), np.zeros(n, np.float32)
@@ -91,34 +91,34 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
         m = len(idx)
         for c in np.unique(d.category[idx]):
             sel = idx[d.category[idx] == c]
-            service[sel] = sample(rng, spec["service"][names[c]], len(sel))
+            service[sel] = sample(rng, spec.service[names[c]], len(sel))
         cat = d.category[idx]
         if source == "110":
-            t_ready[idx] += sample(rng, pol["triage"], m)
-            turnout[idx] = sample(rng, pol["turnout"], m)
+            t_ready[idx] += sample(rng, pol.triage, m)
+            turnout[idx] = sample(rng, pol.turnout, m)
             needs_sup[idx] = np.where(rng.random(m) < sup_p[cat], sup_n[cat], 0)
             needs_cor[idx] = np.where(rng.random(m) < cor_p[cat], cor_n[cat], 0)
-            sup_s = sample(rng, pol["support_onscene"], m)
-            hold = sample(rng, pol["cordon_hold"], m)
+            sup_s = sample(rng, pol.support_onscene, m)
+            hold = sample(rng, pol.cordon_hold, m)
             for j in np.flatnonzero((needs_sup[idx] > 0) | (needs_cor[idx] > 0)).tolist():
                 extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]))
             continue
         # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
-        reg = sample(rng, lc["register"] if source == "12345" else lc["register_patrol"], m)
-        hop_sc = sample(rng, lc["hop_subcenter"], m) if source == "12345" else np.zeros(m)
-        hop_ws = sample(rng, lc["hop_workstation"], m) if source == "12345" else np.zeros(m)
-        hop_grid = sample(rng, lc["hop_grid"], m)
-        x_sc = sample(rng, lc["unbuilt_subcenter_extra"], m)
-        x_ws = sample(rng, lc["unbuilt_workstation_extra"], m)
+        reg = sample(rng, lc.register if source == "12345" else lc.register_patrol, m)
+        hop_sc = sample(rng, lc.hop_subcenter, m) if source == "12345" else np.zeros(m)
+        hop_ws = sample(rng, lc.hop_workstation, m) if source == "12345" else np.zeros(m)
+        hop_grid = sample(rng, lc.hop_grid, m)
+        x_sc = sample(rng, lc.unbuilt_subcenter_extra, m)
+        x_ws = sample(rng, lc.unbuilt_workstation_extra, m)
         wsb, scb = ws_built[d.grid[idx]], sc_built[d.grid[idx]]
         if source == "12345":
             delay = reg + hop_sc + np.where(scb, 0.0, x_sc) + np.where(wsb, hop_ws, x_ws) + hop_grid
         else:   # a patrol report starts at the workstation; without one it goes to the sub-center
             delay = reg + np.where(wsb, 0.0, x_ws + np.where(scb, 0.0, x_sc)) + hop_grid
         t_ready[idx] += delay
-        report_back[idx] = sample(rng, lc["report_back"], m)
-        verify_dur[idx] = sample(rng, lc["verify_onsite"], m)
-        close_delay[idx] = sample(rng, lc["close"], m)
+        report_back[idx] = sample(rng, lc.report_back, m)
+        verify_dur[idx] = sample(rng, lc.verify_onsite, m)
+        close_delay[idx] = sample(rng, lc.close, m)
 
     # travel origin of a work order's own-grid responder when its workstation is not built:
     # the sub-center office, or the division centre when that is not built either
@@ -136,8 +136,8 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
         report_back=as_array(report_back, "f"), verify_dur=as_array(verify_dur, "f"),
         close_delay=as_array(close_delay, "f"),
         sup_left=as_array(needs_sup, "b"), cor_left=as_array(needs_cor, "b"), extra=extra,
-        cat_prio=[URGENT if cats[c]["priority"] == "urgent" else ROUTINE for c in names],
-        cat_coresp=[bool(cats[c]["grid_coresponse"]) and cats[c]["source"] == "110" for c in names],
+        cat_prio=[URGENT if cats[c].priority == "urgent" else ROUTINE for c in names],
+        cat_coresp=[bool(cats[c].grid_coresponse) and cats[c].source == "110" for c in names],
         grid_sc=city.grid_sc.tolist(), grid_div=city.grid_div.tolist(), grid_origin=grid_origin,
     )
     return static, inputs

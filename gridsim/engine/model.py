@@ -63,13 +63,13 @@ class CityModel(mesa.Model):
 
     def __init__(self, spec: Scenario, city: City | None = None, replication: int = 0,
                  seed: int | None = None, progress: Progress | None = None):
-        self.seed_value = int(spec["run"]["seed"] if seed is None else seed)
+        self.seed_value = int(spec.run.seed if seed is None else seed)
         self.replication = replication
         super().__init__(rng=np.random.SeedSequence(self.seed_value, spawn_key=(replication, 99)))
         self.spec = spec
         self.city = city if city is not None else build_city(spec)
-        self.horizon_min = spec["run"]["days"] * 1440.0
-        self.warmup_min = spec["run"]["warmup_hours"] * 60.0
+        self.horizon_min = spec.run.days * 1440.0
+        self.warmup_min = spec.run.warmup_hours * 60.0
         self.progress = progress or None
         streams = run_streams(self.seed_value, replication)
         self.demand: Demand = generate_demand(spec, self.city, streams, self.horizon_min)
@@ -80,18 +80,18 @@ class CityModel(mesa.Model):
         self.kind_sample = self.scheduler.register("model.sample", self._sample)
         self.kind_warmup_end = self.scheduler.register("model.warmup_end", self._warmup_end)
 
-        travel, rules = spec["travel"], spec["dispatch"]
-        zero = travel["mode"] == "zero"
+        travel, rules = spec.travel, spec.dispatch
+        zero = travel.mode == "zero"
         # minutes per straight-line km, per role (0 in zero-travel mode)
-        min_per_km = [0.0 if zero else 60.0 * travel["detour_factor"] / travel["speed_kmh"][r] for r in ROLES]
+        min_per_km = [0.0 if zero else 60.0 * travel.detour_factor / travel.speed_kmh[r] for r in ROLES]
         self.police_fleet = PoliceFleet(self, self.scheduler, self.city, inputs, self.records,
                                         police_posts(self.city, streams["posts"]), min_per_km[POLICE],
-                                        rules["police_idle_policy"] == "return_to_post",
+                                        rules.police_idle_policy == "return_to_post",
                                         self.warmup_min, self.horizon_min)
         self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, min_per_km,
-                                            tuple(ROLE_CODE[r] for r in rules["grid_role_order"]),
-                                            tuple(ROLE_CODE[r] for r in rules["verify_role_order"]),
-                                            rules["verify_work_orders"], rules["borrow_radius_km"],
+                                            tuple(ROLE_CODE[r] for r in rules.grid_role_order),
+                                            tuple(ROLE_CODE[r] for r in rules.verify_role_order),
+                                            rules.verify_work_orders, rules.borrow_radius_km,
                                             self.warmup_min, self.horizon_min)
         self.command_centre = CommandCentre110(self, self.scheduler, self.city, inputs, self.police_fleet,
                                                self.grid_workforce)

@@ -9,13 +9,13 @@ WEEKEND = (5, 6)   # Saturday, Sunday (calendar fact, not a modelling choice)
 
 def shift_intervals(scenario: Scenario, role: str, horizon_min: float) -> list[tuple[float, float]]:
     """Merged [start, end) on-duty intervals of a role within [0, horizon_min)."""
-    sh = scenario["shifts"][role]
-    start_wd = scenario["run"]["start_weekday"]
+    sh = scenario.shifts[role]
+    start_wd = scenario.run.start_weekday
     days = int(horizon_min // 1440) + 1
     out: list[tuple[float, float]] = []
     for day in range(days):
         dow = (start_wd + day) % 7
-        s, e = sh["weekend_hours"] if dow in WEEKEND else sh["weekday_hours"]
+        s, e = sh.weekend_hours if dow in WEEKEND else sh.weekday_hours
         if e <= s:
             continue
         a, b = day * 1440 + s * 60, min(day * 1440 + e * 60, horizon_min)

@@ -36,7 +36,7 @@ def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, 
              progress: Progress | None = None, keep_hourly: bool = True) -> RunResult:
     """Run one replication of a scenario; same (scenario, seed, replication) -> same result."""
     t0 = time.perf_counter()
-    seed = int(scenario["run"]["seed"] if seed is None else seed)
+    seed = int(scenario.run.seed if seed is None else seed)
     if city is None:
         city = build_city(scenario)
     model = CityModel(scenario, city=city, replication=replication, seed=seed, progress=progress)
@@ -53,10 +53,10 @@ def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None, 
 def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, replication: int,
               wall_seconds: float, keep_hourly: bool = True) -> dict:
     """The run's headline numbers: targets met, by division / category / hour, queues, load."""
-    run = scenario["run"]
-    horizon = run["days"] * 1440.0
-    warm = run["warmup_hours"] * 60.0
-    targets = scenario["targets"]
+    run = scenario.run
+    horizon = run.days * 1440.0
+    warm = run.warmup_hours * 60.0
+    targets = scenario.targets.as_dict()
     counted = events[events["t_call"] >= warm]
     by = {}
     for key in ("division", "category", "hour", "source"):
@@ -80,8 +80,8 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
         "seed": seed,
         "replication": replication,
         "streams": {name: [replication, k] for k, name in enumerate(STREAMS)},
-        "days": run["days"],
-        "warmup_hours": run["warmup_hours"],
+        "days": run.days,
+        "warmup_hours": run.warmup_hours,
         "horizon_min": horizon,
         "wall_seconds": round(wall_seconds, 3),
         "targets": {k: v for k, v in targets.items()},

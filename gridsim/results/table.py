@@ -85,18 +85,18 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFra
 def event_columns(spec: Scenario, city: City, static, category_names: list[str]) -> dict:
     """The per-event columns that follow from the event's grid and category (and the run's
     `EventStatic` columns), before the loop's stage times are added."""
-    cats = spec["categories"]
+    cats = spec.categories
     g, c, src = static.grid, static.category, static.source
-    prio_of = np.array([URGENT if cats[k]["priority"] == "urgent" else ROUTINE for k in category_names], dtype=np.int8)
-    close_h = np.array([cats[k]["close_deadline_h"] for k in category_names])
+    prio_of = np.array([URGENT if cats[k].priority == "urgent" else ROUTINE for k in category_names], dtype=np.int8)
+    close_h = np.array([cats[k].close_deadline_h for k in category_names])
     ws_built = city.ws_status[city.grid_ws] == BUILT
     sc_built = city.sc_status[city.grid_sc] == BUILT
     level_of_grid = np.where(ws_built, 1, np.where(sc_built, 2, 3)).astype(np.int8)
     is_wo = src != 0
     urgent = prio_of[c] == URGENT
-    dl = spec["deadlines"]
-    deadline_v = np.where(is_wo, np.where(city.grid_urban[g], dl["verify_urban_min"], dl["verify_rural_min"]), NAN)
-    if not spec["dispatch"]["verify_work_orders"]:
+    dl = spec.deadlines
+    deadline_v = np.where(is_wo, np.where(city.grid_urban[g], dl.verify_urban_min, dl.verify_rural_min), NAN)
+    if not spec.dispatch.verify_work_orders:
         deadline_v[:] = NAN
     return {
         "event_id": np.arange(len(g), dtype=np.int64),
@@ -114,8 +114,8 @@ def event_columns(spec: Scenario, city: City, static, category_names: list[str])
         "t_ready": static.t_ready,
         "needs_support": static.needs_support,
         "needs_cordon": static.needs_cordon,
-        "deadline_register_dispatch_min": np.where(is_wo, np.where(urgent, dl["register_dispatch_urgent_min"],
-                                                                    dl["register_dispatch_routine_min"]), NAN),
+        "deadline_register_dispatch_min": np.where(is_wo, np.where(urgent, dl.register_dispatch_urgent_min,
+                                                                    dl.register_dispatch_routine_min), NAN),
         "deadline_verify_min": deadline_v,
         "deadline_close_min": np.where(is_wo, close_h[c] * 60.0, NAN),
     }
