@@ -120,23 +120,23 @@ class RunData:
     @property
     def targets(self) -> dict:
         """The run's targets (minutes by target key), as the run judged them."""
-        return dict(self.summary.get("targets") or self.scenario["targets"])
+        return dict(self.summary.get("targets") or self.scenario.targets.as_dict())
 
     @property
     def horizon_min(self) -> float:
-        return float(self.summary.get("horizon_min") or self.scenario["run"]["days"] * 1440.0)
+        return float(self.summary.get("horizon_min") or self.scenario.run.days * 1440.0)
 
     @property
     def warmup_min(self) -> float:
-        return float(self.summary.get("warmup_hours", self.scenario["run"]["warmup_hours"])) * 60.0
+        return float(self.summary.get("warmup_hours", self.scenario.run.warmup_hours)) * 60.0
 
     @property
     def days(self) -> float:
-        return float(self.summary.get("days", self.scenario["run"]["days"]))
+        return float(self.summary.get("days", self.scenario.run.days))
 
     @property
     def seed(self) -> int:
-        return int(self.summary.get("seed", self.scenario["run"]["seed"]))
+        return int(self.summary.get("seed", self.scenario.run.seed))
 
     @property
     def name(self) -> str:
@@ -230,7 +230,7 @@ class ExperimentData:
     def targets(self) -> dict:
         """The targets of the experiment's scenario (the built-in scenario's when none was found)."""
         scenario = self.scenario if self.scenario is not None else load_scenario(None)
-        return dict(scenario["targets"])
+        return scenario.targets.as_dict()
 
     @property
     def days(self) -> float | None:
@@ -241,7 +241,7 @@ class ExperimentData:
         if isinstance(found, (int, float)):
             return float(found)
         if self.scenario is not None:
-            return float(self.scenario["run"]["days"])
+            return float(self.scenario.run.days)
         return None
 
     @property
