@@ -116,7 +116,7 @@ BAD = [
     (None, ["categories.dispute.support_prob=1.5"], ["categories.dispute.support_prob = 1.5", "probability"]),
     (None, ["shifts.fulltime.weekday_hours=[18.0, 8.0]"], ["shifts.fulltime.weekday_hours", "start <= end"]),
     (None, ["demand.profile.police.hourly=[1.0, 2.0]"], ["demand.profile.police.hourly", "24 non-negative"]),
-    (None, ["surge.divisions=['Wujaing']"], ["surge.divisions", "unknown division 'Wujaing'", "did you mean 'Wujiang'"]),
+    (None, ["surge.enabled=true", "surge.divisions=['Wujaing']"], ["surge.divisions", "unknown division 'Wujaing'", "did you mean 'Wujiang'"]),
     (None, ["dispatch.grid_role_order=['fulltime', 'mayor']"], ["dispatch.grid_role_order", "distinct roles"]),
     (None, ["staff.police_units=100"], ["staff.police_units = 100", "per-sub-center minimum"]),
     (None, ["run.warmup_hours=30.0"], ["run.warmup_hours", "warm-up covers the whole run"]),

@@ -7,12 +7,14 @@ from it, and `surge.divisions` and per-division allocations refer to its rows.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from gridsim.scenario.errors import ScenarioError
+from gridsim.scenario.schema import read_text
 
 DIVISION_COLUMNS = ("name", "area_km2", "land_area_km2", "towns", "streets", "population_2020",
                     "ref_lat", "ref_lon")
@@ -33,46 +35,69 @@ class Division:
     population_estimated: bool = False
 
 
-def _find_divisions_file(name: str, base_dir: Path | None) -> Path | None:
-    candidates = [Path(name)]
-    if base_dir is not None:
-        candidates.append(base_dir / name)
-    candidates.append(Path(str(resources.files("gridsim") / "data" / name)))
-    for c in candidates:
-        if c.exists():
-            return c
-    return None
+@dataclass(frozen=True, slots=True)
+class DataFile:
+    """A data file a scenario read: the key that named it, where it was found, its sha256."""
+
+    key: str
+    path: str
+    sha256: str
 
 
-def load_divisions(name: str, base_dir: Path | None, label: str) -> tuple[Division, ...]:
-    """Read the division table (CSV with '#' comment lines)."""
-    path = _find_divisions_file(name, base_dir)
+def builtin_data_dir() -> Path:
+    """The package's data folder: built-in scenarios and tables."""
+    return Path(str(resources.files("gridsim") / "data"))
+
+
+def locate_divisions(name: str, folder: Path) -> Path | None:
+    """The division table `name`: an absolute path, a path relative to `folder` (the folder of
+    the file that named it), or a built-in table; never the current directory by accident."""
+    p = Path(name)
+    candidates = [p] if p.is_absolute() else [folder / p, builtin_data_dir() / p]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def load_divisions(name: str, folder: Path, label: str) -> tuple[tuple[Division, ...], DataFile]:
+    """Read the division table (CSV with '#' comment lines) that `label` names as `name`."""
+    path = locate_divisions(name, folder)
     key = "city.divisions_file"
     if path is None:
         raise ScenarioError(label, key, "division table not found",
                             "a CSV path, relative to the scenario file or a built-in table", name, True)
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(lines)))
-    missing = [c for c in DIVISION_COLUMNS if c not in (reader.fieldnames or [])]
+    text = read_text(path, str(path), "a CSV division table")
+    source = DataFile(key, str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return parse_divisions(text, str(path)), source
+
+
+def parse_divisions(text: str, label: str) -> tuple[Division, ...]:
+    """The rows of a division table's text; `label` names the file in messages."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    try:
+        reader = csv.DictReader(io.StringIO("\n".join(lines)))
+        fieldnames = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ScenarioError(label, "", f"not a readable CSV table ({exc})", "a CSV division table") from None
+    missing = [c for c in DIVISION_COLUMNS if c not in fieldnames]
     if missing:
-        raise ScenarioError(str(path), "", f"missing column '{missing[0]}'", "columns " + ", ".join(DIVISION_COLUMNS))
+        raise ScenarioError(label, "", f"missing column '{missing[0]}'", "columns " + ", ".join(DIVISION_COLUMNS))
     out = []
-    for i, row in enumerate(reader, start=2):
+    for i, row in enumerate(rows, start=2):
         try:
             d = Division(
                 name=row["name"].strip(), area_km2=float(row["area_km2"]),
                 land_area_km2=float(row["land_area_km2"]), towns=int(row["towns"]),
                 streets=int(row["streets"]), population_2020=float(row["population_2020"]),
                 ref_lat=float(row["ref_lat"]), ref_lon=float(row["ref_lon"]),
-                population_estimated=row.get("population_estimated", "0").strip() == "1")
-        except (ValueError, TypeError) as exc:
-            raise ScenarioError(str(path), f"row {i}", f"bad value ({exc})",
+                population_estimated=(row.get("population_estimated") or "0").strip() == "1")
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ScenarioError(label, f"row {i}", f"bad value ({exc})",
                                 "numbers in the numeric columns") from None
         if d.land_area_km2 <= 0 or d.population_2020 <= 0 or d.towns + d.streets <= 0:
-            raise ScenarioError(str(path), f"row {i} ({d.name})", "area, population and towns + streets must be > 0")
+            raise ScenarioError(label, f"row {i} ({d.name})", "area, population and towns + streets must be > 0")
         out.append(d)
     if not out:
-        raise ScenarioError(str(path), "", "no divisions", "at least one data row")
+        raise ScenarioError(label, "", "no divisions", "at least one data row")
     if len({d.name for d in out}) != len(out):
-        raise ScenarioError(str(path), "name", "duplicate division names", "unique names")
+        raise ScenarioError(label, "name", "duplicate division names", "unique names")
     return tuple(out)

@@ -1,21 +1,25 @@
 """Loading a scenario: read TOML, resolve `extends`, apply `--set` overrides, validate, type.
 
-A scenario file either `extends` another (a path, a file beside it, or a built-in name) and
+A scenario file either `extends` another (a path relative to it, or a built-in name) and
 sets only what it changes, or is standalone and must then set every key of the schema.
-`origin` remembers which file (or "--set") set each key, so every error names it.
+`origin` remembers which file (or "--set") set each key, so every error names it, and
+`folders` which folder that file's relative references (`extends`, `city.divisions_file`)
+resolve against: the file's own folder, never the current directory (only what the user
+types, the scenario path and `--set` values, is relative to the current directory).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from gridsim.scenario.divisions import Division, load_divisions
+from gridsim.scenario.divisions import DataFile, Division, load_divisions
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, builtin_path, read_toml, schema,
                                      template_for, type_name, unknown_key)
@@ -35,6 +39,8 @@ class Scenario(Sections):
     path: str                            # the file the user named (or "<builtin>/suzhou_2018.toml")
     divisions: tuple[Division, ...]
     origin: dict                         # dotted key -> file or "--set" that set it
+    folders: dict                        # origin label -> folder its relative references resolve against
+    data_files: tuple[DataFile, ...]     # every data file read (the division table), with its sha256
 
     def __getitem__(self, section: str) -> Any:
         """The raw table (`spec["run"]["days"]`); kept while callers move to attributes."""
@@ -57,58 +63,78 @@ class Scenario(Sections):
         out.pop("extends", None)
         return tomli_w.dumps(out)
 
-    def copy_with(self, overrides: dict[str, Any], origin: str = "--set") -> "Scenario":
-        """A new validated scenario with dotted-key overrides applied."""
+    def copy_with(self, overrides: dict[str, Any], origin: str = "--set",
+                  folder: str | Path | None = None) -> "Scenario":
+        """A new validated scenario with dotted-key overrides applied.
+
+        Relative file names among the overrides resolve against `folder`: give the folder
+        of the file they come from (an experiment file's). Without it: the folder of
+        `origin` when that is a file, else the current directory (as for `--set`).
+        """
         data = copy.deepcopy(self.data)
         orig = dict(self.origin)
+        folders = dict(self.folders)
+        if folder is not None:
+            folders[origin] = str(Path(folder).resolve())
+        elif origin not in folders:
+            folders[origin] = str((Path(origin).parent if Path(origin).is_file() else Path.cwd()).resolve())
         for key, value in overrides.items():
             _set_dotted(data, key, value, origin, orig)
-        return _finish(data, self.path, orig, self._base_dir())
+        return _finish(data, self.path, orig, folders)
 
-    def _base_dir(self) -> Path | None:
-        p = Path(self.path)
-        return p.parent if p.exists() else None
+    def fingerprint(self) -> str:
+        """sha256 of everything a run of this scenario depends on: the resolved scenario and the
+        bytes of every data file it read (a different division table gives a different print)."""
+        h = hashlib.sha256(self.to_toml().encode("utf-8"))
+        for f in sorted(self.data_files, key=lambda f: f.key):
+            h.update(f"\n{f.key} sha256 {f.sha256}".encode("utf-8"))
+        return h.hexdigest()
 
 
-def _locate(ref: str, base_dir: Path | None) -> Path:
-    """A scenario reference: a path, a name beside the referring file, or a built-in name."""
+def _locate(ref: str, folder: Path) -> Path:
+    """A scenario reference: a path relative to `folder` (".toml" may be left off), else a
+    built-in name. An absolute path is itself. A path that exists nowhere is returned as is,
+    for the caller's message."""
     p = Path(ref)
-    if p.suffix == ".toml" and (p.exists() or base_dir is None):
+    if p.is_absolute():
         return p
-    if base_dir is not None:
-        cand = base_dir / (ref if ref.endswith(".toml") else f"{ref}.toml")
-        if cand.exists():
-            return cand
-    if p.exists():
-        return p
-    bp = builtin_path(p.stem)
-    return bp if bp.exists() else p
+    cand = folder / (ref if ref.endswith(".toml") else f"{ref}.toml")
+    if cand.is_file() or (folder / p).is_file():
+        return cand if cand.is_file() else folder / p
+    if len(p.parts) == 1 and builtin_path(p.stem).is_file():
+        return builtin_path(p.stem)
+    return folder / p
 
 
 def load_scenario(ref: str | Path | None = None, overrides: list[str] | dict | None = None) -> Scenario:
     """Load a scenario by path or built-in name, resolve `extends`, apply overrides, validate.
 
-    `overrides` is a list of "section.key=value" strings (values typed like TOML; bare words
-    are strings) or a dict of dotted key -> value.
+    `ref` is relative to the current directory (or a built-in name); references inside the
+    files are relative to the file that makes them. `overrides` is a list of
+    "section.key=value" strings (values typed like TOML; bare words are strings) or a dict
+    of dotted key -> value; file names among them are relative to the current directory.
     """
-    path = builtin_path() if ref is None else _locate(str(ref), Path.cwd())
+    cwd = Path.cwd()
+    path = builtin_path() if ref is None else _locate(str(ref), cwd)
     label = str(ref) if ref is not None else f"<builtin>/{BUILTIN_NAME}.toml"
     origin: dict[str, str] = {}
-    data = _resolve_chain(path, label, origin, seen=())
+    folders: dict[str, str] = {"--set": str(cwd.resolve())}
+    data = _resolve_chain(path, label, origin, folders, seen=())
     if isinstance(overrides, dict):
         pairs = list(overrides.items())
     else:
         pairs = [_parse_override(s) for s in (overrides or [])]
     for key, value in pairs:
         _set_dotted(data, key, value, "--set", origin)
-    return _finish(data, label, origin, path.parent)
+    return _finish(data, label, origin, folders)
 
 
-def _resolve_chain(path: Path, label: str, origin: dict, seen: tuple) -> dict:
+def _resolve_chain(path: Path, label: str, origin: dict, folders: dict, seen: tuple) -> dict:
     if str(path.resolve()) in seen:
         raise ScenarioError(label, "extends", "circular extends chain",
                             "a chain ending at the built-in suzhou_2018", " -> ".join(seen), True)
     raw = read_toml(path, label)
+    folders[label] = str(path.resolve().parent)
     seen = seen + (str(path.resolve()),)
     parent_ref = raw.get("extends")
     schema_path = builtin_path()
@@ -126,7 +152,7 @@ def _resolve_chain(path: Path, label: str, origin: dict, seen: tuple) -> dict:
         raise ScenarioError(label, "extends", "no such scenario",
                             f"a .toml path, a file beside {label}, or a built-in name ('{BUILTIN_NAME}')",
                             parent_ref, True)
-    base = _resolve_chain(parent_path, str(parent_path), origin, seen)
+    base = _resolve_chain(parent_path, str(parent_path), origin, folders, seen)
     _check_keys(raw, base, label, "")
     _record_origin(raw, label, origin, "")
     merged = _merge(base, raw)
@@ -201,13 +227,13 @@ def _set_dotted(data: dict, key: str, value: Any, label: str, origin: dict) -> N
     origin[key] = label
 
 
-def _finish(data: dict, label: str, origin: dict, base_dir: Path | None) -> Scenario:
+def _finish(data: dict, label: str, origin: dict, folders: dict) -> Scenario:
     """Validate a resolved dict and build the typed scenario from it."""
     check_schema(data, schema(), origin, label)
     check_ranges(data, origin)
     div_label = origin.get("city.divisions_file", label)
-    div_dir = Path(div_label).parent if Path(div_label).exists() else base_dir
-    divisions = load_divisions(data["city"]["divisions_file"], div_dir, div_label)
+    divisions, table = load_divisions(data["city"]["divisions_file"], Path(folders[div_label]), div_label)
     sections = section_values(data)
     check_consistency(Sections(**sections), data, origin, divisions)
-    return Scenario(**sections, data=data, path=label, divisions=divisions, origin=origin)
+    return Scenario(**sections, data=data, path=label, divisions=divisions, origin=origin,
+                    folders=folders, data_files=(table,))

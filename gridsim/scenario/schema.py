@@ -26,15 +26,28 @@ def builtin_path(name: str = BUILTIN_NAME) -> Path:
     return Path(str(resources.files("gridsim") / "data" / f"{name}.toml"))
 
 
-def read_toml(path: Path, label: str) -> dict:
-    """A TOML file as a dict; every failure is a ScenarioError naming `label`."""
+def read_text(path: Path, label: str, what: str) -> str:
+    """A UTF-8 text file; every failure (missing, unreadable, not text) is one ScenarioError.
+
+    `what` names the expected content for the message ("a .toml scenario", "a CSV table").
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(label, "", "file not found",
                             "a path to a .toml scenario or a built-in name like 'suzhou_2018'") from None
     except OSError as exc:
         raise ScenarioError(label, "", f"cannot read file ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(label, "", f"not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                            f"{what} saved as UTF-8 text") from None
+
+
+def read_toml(path: Path, label: str) -> dict:
+    """A TOML file as a dict; every failure is a ScenarioError naming `label`."""
+    text = read_text(path, label, "a .toml scenario")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -91,17 +104,25 @@ def type_name(tmpl: Any) -> str:
 
 
 def unknown_key(label: str, dotted: str, tree: dict, value: Any) -> None:
-    """Raise the message for a key the schema lacks, with the closest match when there is one."""
+    """Raise the message for a key the schema lacks, with the closest match when there is one.
+
+    The first part of the key the schema lacks is judged: under a single value it says that
+    value is not a table; under a table it lists that table's keys.
+    """
     parts = dotted.split(".")
-    parent = ".".join(parts[:-1])
-    siblings = template_for(tree, parts[:-1]) if parent else tree
-    options = sorted(siblings.keys()) if isinstance(siblings, dict) else []
-    close = difflib.get_close_matches(parts[-1], options, n=1, cutoff=0.6)
+    i = next(i for i in range(len(parts)) if template_for(tree, parts[:i + 1]) is None)
+    parent = ".".join(parts[:i])
+    here = template_for(tree, parts[:i]) if parent else tree
+    if not isinstance(here, dict):
+        raise ScenarioError(label, dotted, f"{parent} is a single value, not a table",
+                            f"set {parent} itself ({type_name(here)})", value, True)
+    options = sorted(here.keys())
+    close = difflib.get_close_matches(parts[i], options, n=1, cutoff=0.6)
     if not close:
         close_full = difflib.get_close_matches(dotted, all_keys(tree), n=1, cutoff=0.75)
         hint = f" (did you mean '{close_full[0]}'?)" if close_full else ""
     else:
-        hint = f" (did you mean '{'.'.join(parts[:-1] + close)}'?)"
+        hint = f" (did you mean '{'.'.join(parts[:i] + close + parts[i + 1:])}'?)"
     where = f"[{parent}]" if parent else "the top level"
     listing = ", ".join(options[:12]) + (", ..." if len(options) > 12 else "")
     raise ScenarioError(label, dotted, f"unknown key{hint}", f"keys of {where}: {listing}",

@@ -103,7 +103,9 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
               "a list of non-negative integers, one per unit")
     hours = (lambda v: len(v) == 2 and 0 <= v[0] <= v[1] <= 24, "[start, end] with 0 <= start <= end <= 24")
     rules = [
-        ("run.days", *pos), ("run.warmup_hours", *nonneg), ("run.seed", *nonneg),
+        ("run.days", *pos), ("run.warmup_hours", *nonneg),
+        ("run.seed", lambda v: 0 <= v < 2**63,
+         ">= 0 and < 2**63 (seeds are stored as 64-bit signed integers by numpy and Parquet)"),
         ("run.start_weekday", lambda v: 0 <= v <= 6, "0 (Monday) to 6 (Sunday)"),
         ("city.subcenters", lambda v: v >= 1, ">= 1"), ("city.workstations", lambda v: v >= 1, ">= 1"),
         ("city.grids", lambda v: v >= 1, ">= 1"),
@@ -219,6 +221,19 @@ def check_consistency(spec: Sections, data: dict, origin: dict, divisions: Seque
         raise err("run.warmup_hours", "warm-up covers the whole run", f"< run.days x 24 = {24 * run.days}")
     _check_allocation(spec, len(divisions), err)
     _check_categories(spec, origin)
+    if spec.surge.enabled:
+        _check_surge(spec, data, origin, divisions)
+
+
+def _check_surge(spec: Sections, data: dict, origin: dict, divisions: Sequence[Division]) -> None:
+    """An enabled surge must strike inside the run, in divisions of the table. A disabled
+    surge is not judged: its defaults need not fit the scenario's division table."""
+    hours = 24 * spec.run.days
+    if spec.surge.start_hour >= hours:
+        key = "surge.start_hour"
+        raise ScenarioError(origin.get(key, "<scenario>"), key, f"the surge starts after the run ends "
+                            f"(the run lasts {hours} h)", f"< run.days x 24 = {hours}, or surge.enabled = false",
+                            data["surge"]["start_hour"], True)
     names = {d.name for d in divisions}
     for d in spec.surge.divisions:
         if d not in names:
