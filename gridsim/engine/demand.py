@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridsim.city import City
-from gridsim.scenario import GRID_ROLES, SOURCES, Scenario
+from gridsim.domain import GRID_ROLES, SOURCE_CODE
+from gridsim.scenario import Scenario
 from gridsim.engine.shifts import shift_intervals
 
-SOURCE_CODE = {s: i for i, s in enumerate(SOURCES)}     # "110": 0, "12345": 1, "grid": 2
-SURGE_SOURCE_KEY = {"110": "police", "12345": "hotline"}
 
 
 @dataclass
@@ -181,7 +180,7 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", dm.police_per_day, hours), "110")
     cat = _categories(rng, scenario, "110", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, g, np.full(len(t), 0), cat, *_place(rng, scenario, city, g)))
+    parts.append((t, g, np.full(len(t), SOURCE_CODE["110"]), cat, *_place(rng, scenario, city, g)))
 
     rng = streams["demand_12345"]
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm.hotline_per_day, hours), "12345")
@@ -191,11 +190,11 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     t, g = t[~first], g[~first]
     cat = _categories(rng, scenario, "12345", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, g, np.full(len(t), 1), cat, *_place(rng, scenario, city, g)))
+    parts.append((t, g, np.full(len(t), SOURCE_CODE["12345"]), cat, *_place(rng, scenario, city, g)))
 
     rng = streams["demand_grid"]
     t, g = _patrol_reports(rng, scenario, city, horizon_min)
-    parts.append((t, g, np.full(len(t), 2), _categories(rng, scenario, "grid", len(t), names),
+    parts.append((t, g, np.full(len(t), SOURCE_CODE["grid"]), _categories(rng, scenario, "grid", len(t), names),
                   *_place(rng, scenario, city, g)))
 
     t = np.concatenate([p[0] for p in parts])
