@@ -111,7 +111,8 @@ BAD = [
     ("replications = 2\n[[variants]]\nname = \"a/b\"\n", "variants[0].name", "directory name"),
     ("replications = 2\n[[variants]]\nname = \"a\"\nscenario = \"nowhere.toml\"\n", "variants[0].scenario",
      "no such scenario"),
-    ("replications = 2\n[[variants]]\nname = \"a\"\n[variants.set]\n\"surge.divisions\" = [\"Kunshn\"]\n",
+    ("replications = 2\n[[variants]]\nname = \"a\"\n[variants.set]\n\"surge.enabled\" = true\n"
+     "\"surge.divisions\" = [\"Kunshn\"]\n",
      "surge.divisions", "unknown division 'Kunshn'"),
     ("replications = [2\n", "", "not valid TOML"),
 ]

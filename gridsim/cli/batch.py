@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from gridsim.cli.common import UsageError, decimals_for, hms, interval, number
+from gridsim.cli.common import UsageError, decimals_for, hms, interval, number, print_wrote
 
 EPILOG_BATCH = """examples:
   gridsim batch experiments/staffing_sweep.toml               # all cores, results/staffing_sweep/
@@ -135,39 +135,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from gridsim.studies.executors import ExecutorError, ExecutorSetupError, make_executor
     from gridsim.studies.experiment import default_out_dir, load_experiment
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: must be >= 1")
-    if args.resume and args.force:
-        raise UsageError("--resume and --force contradict each other: --force discards the runs --resume "
-                         "would complete")
-    if args.dask and args.dask != "local" and args.workers is not None:
-        raise UsageError("--workers applies to local processes or --dask local; the workers of a running "
-                         "Dask scheduler are its own")
+    _check_args(args)
     exp = load_experiment(args.experiment)
     try:
         executor = make_executor(args.workers, args.dask)
     except ExecutorSetupError as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.out) if args.out else default_out_dir(exp)
-    quiet = args.quiet or not sys.stderr.isatty()
     print(f"{exp.name}: {len(exp.variants)} variant(s) x {exp.replications} replication(s) = {exp.n_runs} runs "
           f"of {exp.days} day(s), seed {exp.seed}; store {out}/", flush=True)
-    reporter = LogReporter() if quiet else BarReporter()
-
-    class _Announce:     # say where the work goes only when there is work
-        def start(self, e, todo, done, ex):
-            print(f"running {todo} of {e.n_runs} runs {ex.describe()}", flush=True)
-            reporter.start(e, todo, done, ex)
-
-        def advance(self, row):
-            reporter.advance(row)
-
-        def close(self):
-            reporter.close()
-
+    reporter = Announce(LogReporter() if args.quiet or not sys.stderr.isatty() else BarReporter())
     try:
         report = run_batch(exp, out, executor, force=args.force, keep_events=args.keep_events,
-                           retry_failed=args.retry_failed, reporter=_Announce())
+                           retry_failed=args.retry_failed, reporter=reporter)
     except ExecutorSetupError as exc:
         raise UsageError(str(exc)) from None
     except ExecutorError as exc:
@@ -177,6 +157,40 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"gridsim: interrupted; the runs committed so far are kept in {out}/ (runs.parquet and "
               f"summary.csv cover them): run the same command again to resume", file=sys.stderr)
         return 130
+    _print_report(exp, report)
+    return 1 if len(report.failed) else 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be >= 1")
+    if args.resume and args.force:
+        raise UsageError("--resume and --force contradict each other: --force discards the runs --resume "
+                         "would complete")
+    if args.dask and args.dask != "local" and args.workers is not None:
+        raise UsageError("--workers applies to local processes or --dask local; the workers of a running "
+                         "Dask scheduler are its own")
+
+
+class Announce:
+    """Says where the work goes (only when there is work), then hands progress to `reporter`."""
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def start(self, exp, todo: int, done: int, executor) -> None:
+        print(f"running {todo} of {exp.n_runs} runs {executor.describe()}", flush=True)
+        self.reporter.start(exp, todo, done, executor)
+
+    def advance(self, row: dict) -> None:
+        self.reporter.advance(row)
+
+    def close(self) -> None:
+        self.reporter.close()
+
+
+def _print_report(exp, report) -> None:
+    """The summary table, the count of runs ok and failed, the failures, the files written."""
     if report.ran == 0:
         print(f"nothing to run: all {report.planned} runs are already in {report.store}/ "
               f"(--force starts again{', --retry-failed re-runs the failed ones' if len(report.failed) else ''})")
@@ -193,6 +207,4 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if len(report.failed) > 10:
             print(f"  ... and {len(report.failed) - 10} more")
     if report.wrote_outputs:
-        print(f"wrote {report.store / 'runs.parquet'}")
-        print(f"wrote {report.store / 'summary.csv'}")
-    return 1 if len(report.failed) else 0
+        print_wrote([report.store / "runs.parquet", report.store / "summary.csv"])

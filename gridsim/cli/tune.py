@@ -47,9 +47,8 @@ def register(sub) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from gridsim.results.io import atomic_write, write_json
     from gridsim.scenario import load_scenario
-    from gridsim.studies.tune import TuneError, parse_target, recommended_toml, result_overrides, run_tune
+    from gridsim.studies.tune import TuneError, parse_target, run_tune
 
     targets = [parse_target(t) for t in args.target]
     overrides = run_overrides(args)
@@ -68,22 +67,46 @@ def cmd_tune(args: argparse.Namespace) -> int:
     except TuneError as exc:
         print(f"gridsim tune: {exc}")
         return 1
-    out.mkdir(parents=True, exist_ok=True)
-    user: dict = {}
-    for text in overrides:
-        key, _, _ = text.partition("=")
-        user[key.strip()] = scenario.get(key.strip())
-    keys = result_overrides(res, user)
-    atomic_write(out / "recommended.toml", recommended_toml(args.scenario, out, keys))
-    atomic_write(out / "search_log.csv", _csv(res.log))
-    ev = res.evaluation
+    paths = _write_outputs(out, args, scenario, overrides, res, targets)
+    _print_result(res, targets, scenario)
+    print()
+    print_wrote(paths)
+    return 0
+
+
+def _write_outputs(out: Path, args: argparse.Namespace, scenario, overrides: list[str], res, targets) -> list[Path]:
+    """recommended.toml (extends the input, sets the staffing found), search_log.csv, tune.json."""
+    from gridsim.results.io import atomic_write, write_json
+    from gridsim.studies.tune import recommended_toml, result_overrides
+
+    user = {key.strip(): scenario.get(key.strip()) for key, _, _ in (text.partition("=") for text in overrides)}
+    paths = [out / "recommended.toml", out / "search_log.csv", out / "tune.json"]
+    atomic_write(paths[0], recommended_toml(args.scenario, out, result_overrides(res, user)))
+    atomic_write(paths[1], _csv(res.log))
+    write_json(paths[2], {"key": res.key, "value": res.value, "per": res.per, "allocation": res.allocation,
+                          "targets": _achieved(res, targets), "runs_used": res.runs_used,
+                          "analytic_estimate": res.analytic, "sqrt_rule": res.sqrt_rule,
+                          "sqrt_rule_meets": res.sqrt_rule_meets, "sqrt_allocation": res.sqrt_allocation,
+                          "reps": args.reps, "seed": scenario["run"]["seed"], "days": scenario["run"]["days"]})
+    return paths
+
+
+def _achieved(res, targets) -> dict:
+    """Per target stage: the share achieved by the recommendation, its CI and what was required."""
     achieved = {}
+    for i, t in enumerate(targets):
+        _, n, share, lo, hi = res.evaluation.stat(i)
+        achieved[t.stage] = {"share": share, "ci_low": lo, "ci_high": hi, "n": n, "required": t.share,
+                             "minutes": t.minutes}
+    return achieved
+
+
+def _print_result(res, targets, scenario) -> None:
+    ev = res.evaluation
     print()
     print(f"recommended {res.key} = {res.value}   ({res.runs_used} simulation runs)")
     for i, t in enumerate(targets):
-        k, n, share, lo, hi = ev.stat(i)
-        achieved[t.stage] = {"share": share, "ci_low": lo, "ci_high": hi, "n": n, "required": t.share,
-                             "minutes": t.minutes}
+        _, n, share, lo, hi = ev.stat(i)
         print(f"  {t.label():40s} achieved {share:.1%}  95% CI [{lo:.1%}, {hi:.1%}]  n={n:,}")
     if res.allocation is not None:
         names = ([d.name for d in scenario.divisions] if res.per == "division"
@@ -97,15 +120,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
         verdict = "meets" if res.sqrt_rule_meets else "does NOT meet"
         print(f"\nsquare-root staffing rule: {res.key} = {res.sqrt_rule} ({verdict} the targets in simulation); "
               f"Erlang C start: {res.analytic}")
-    summary = {"key": res.key, "value": res.value, "per": res.per, "allocation": res.allocation,
-               "targets": achieved, "runs_used": res.runs_used, "analytic_estimate": res.analytic,
-               "sqrt_rule": res.sqrt_rule, "sqrt_rule_meets": res.sqrt_rule_meets,
-               "sqrt_allocation": res.sqrt_allocation, "reps": args.reps, "seed": scenario["run"]["seed"],
-               "days": scenario["run"]["days"]}
-    write_json(out / "tune.json", summary)
-    print()
-    print_wrote([out / "recommended.toml", out / "search_log.csv", out / "tune.json"])
-    return 0
 
 
 def _csv(log: list[dict]) -> str:

@@ -1,8 +1,6 @@
 """Staffing tuner: the least staff that meets response targets, proven by simulation.
 
-A target is "stage:minutes:share" (e.g. on_scene:5:0.90). It is met when the lower bound of
-the 95 % Wilson interval of the share of judged events within `minutes`, pooled over the
-replications, is at least `share`. Every candidate is simulated with the same replications
+A target is "stage:minutes:share" (e.g. on_scene:5:0.90; see `studies.targets`). Every candidate is simulated with the same replications
 (same seeds), so candidates are compared on identical calls: common random numbers.
 
 The search starts from an analytic estimate (Erlang C per unit, from the unit's load measured
@@ -14,22 +12,23 @@ or with a fixed total it moves staff from the best-served unit to the worst-serv
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import tomli_w
 
-from gridsim.analysis.metrics import stage_elapsed, wilson_interval
-from gridsim.analysis.theory import halfin_whitt_beta, mmc_least_servers
-from gridsim.domain import SOURCES, STAFF_KEY, STAGES, TARGET_KEY
+from gridsim.domain import STAFF_KEY
 from gridsim.results.run import simulate
 from gridsim.scenario import BUILTIN_NAME, Scenario, ScenarioError
 from gridsim.studies.executors import Executor, make_executor
+from gridsim.studies.staffing_estimate import erlang_estimate, measure_load, sqrt_staffing
+from gridsim.studies.targets import Evaluation, Target, parse_target, target_counts
+
+__all__ = ["Target", "parse_target", "target_counts", "Evaluation", "TuneError", "TuneResult", "Tuner",
+           "run_tune", "recommended_toml", "result_overrides"]
 
 #: the keys --per can allocate: staff.<head-count key> -> role
 STAFF_ROLES = {f"staff.{key}": role for role, key in STAFF_KEY.items()}
@@ -44,104 +43,11 @@ class TuneError(Exception):
     """A search that cannot succeed (e.g. a target out of reach within the bounds)."""
 
 
-@dataclass(frozen=True)
-class Target:
-    stage: str
-    minutes: float
-    share: float
-    source: str | None = None       # judge only events of this source ("110", "12345", "grid")
-
-    def label(self) -> str:
-        src = f" ({self.source} only)" if self.source else ""
-        return f"{self.stage} <= {self.minutes:g} min for >= {self.share:.1%}{src}"
-
-
-def parse_target(text: str) -> Target:
-    """'stage:minutes:share[:source]' -> Target, with a clear message for anything else."""
-    parts = text.split(":")
-    allowed = ("stage:minutes:share[:source] with stage one of " + ", ".join(STAGES)
-               + " and source 110, 12345 or grid, e.g. on_scene:5:0.90 or respond:3:0.95:110")
-    if len(parts) not in (3, 4) or parts[0] not in STAGES or (len(parts) == 4 and parts[3] not in SOURCES):
-        raise ScenarioError("--target", text, "not a valid target", allowed)
-    try:
-        minutes, share = float(parts[1]), float(parts[2])
-    except ValueError:
-        raise ScenarioError("--target", text, "minutes and share must be numbers", allowed) from None
-    if minutes <= 0 or not 0 < share < 1:
-        raise ScenarioError("--target", text, "minutes must be > 0 and share between 0 and 1 (exclusive)", allowed)
-    return Target(parts[0], minutes, share, parts[3] if len(parts) == 4 else None)
-
-
-# ------------------------------------------------------------------ evaluating one candidate
-
-def target_counts(events: pd.DataFrame, scenario: Scenario, targets: list[Target], per: str | None
-                  ) -> dict[tuple[int, int], tuple[int, int]]:
-    """(target index, unit) -> (met, judged) for one run; unit -1 is the whole city."""
-    run = scenario["run"]
-    horizon, warm = run["days"] * 1440.0, run["warmup_hours"] * 60.0
-    unit_col = {"division": "division", "subcenter": "subcenter_id"}.get(per or "")
-    out: dict[tuple[int, int], tuple[int, int]] = {}
-    for i, tg in enumerate(targets):
-        ev = events if tg.source is None else events[events["source"] == tg.source]
-        tdict = dict(scenario["targets"])
-        if tg.stage in TARGET_KEY:
-            tdict[TARGET_KEY[tg.stage]] = tg.minutes
-        else:
-            col = STAGES[tg.stage].limit_column
-            ev = ev.assign(**{col: np.where(ev[col].notna(), tg.minutes, np.nan)})
-        judged = stage_elapsed(ev, tg.stage, tdict, horizon, warm)
-        out[(i, -1)] = (int(judged["met"].sum()), len(judged))
-        if unit_col is not None:
-            units = events[unit_col].to_numpy()[judged["event_id"].to_numpy()]
-            if unit_col == "division":
-                names = list(events["division"].cat.categories)
-                units = np.array([names.index(u) for u in units], dtype=int) if len(units) else units
-            codes = np.asarray(units, dtype=int)
-            met = judged["met"].to_numpy()
-            for u in np.unique(codes):
-                sel = codes == u
-                out[(i, int(u))] = (int(met[sel].sum()), int(sel.sum()))
-    return out
-
-
 def _run_counts(job: tuple) -> dict:
     """Worker: one replication of one candidate -> target counts (top-level: picklable)."""
     scenario, replication, targets, per = job
     res = simulate(scenario, replication=replication, keep_hourly=False)
     return target_counts(res.events, scenario, targets, per)
-
-
-@dataclass
-class Evaluation:
-    """A candidate's pooled compliance: (target, unit) -> (met, n, share, ci_low, ci_high)."""
-
-    counts: dict
-    targets: list[Target]
-    runs: int
-
-    def stat(self, i: int, unit: int = -1) -> tuple[int, int, float, float, float]:
-        k, n = self.counts.get((i, unit), (0, 0))
-        if n == 0:
-            return 0, 0, math.nan, math.nan, math.nan
-        lo, hi = wilson_interval(k, n)
-        return k, n, k / n, lo, hi
-
-    def unit_met(self, unit: int = -1) -> bool:
-        """Every target met in the unit (a unit with no judged events has nothing to fail)."""
-        for i, tg in enumerate(self.targets):
-            _, n, _, lo, _ = self.stat(i, unit)
-            if n > 0 and lo < tg.share:
-                return False
-        return True
-
-    def margin(self, unit: int = -1) -> float:
-        """Worst (lower CI bound - required share) over targets; +inf with no judged events."""
-        worst = math.inf
-        for i, tg in enumerate(self.targets):
-            _, n, _, lo, _ = self.stat(i, unit)
-            if n > 0:
-                worst = min(worst, lo - tg.share)
-        return worst
 
 
 @dataclass
@@ -206,59 +112,6 @@ class Tuner:
 
 
 # ------------------------------------------------------------------ analytic starting point
-
-@dataclass
-class UnitLoad:
-    """Measured per-unit load: arrival rate (per min), mean busy time per task (min)."""
-
-    lam: np.ndarray
-    mean_service: np.ndarray
-    allowance: float           # minutes of the target left for waiting in queue
-
-
-def measure_load(scenario: Scenario, role: str, target: Target, unit: str) -> UnitLoad:
-    """One pilot run at the current staffing: each unit's task rate and busy time per task."""
-    res = simulate(scenario, replication=0, keep_hourly=False)
-    ev = res.events
-    warm = scenario["run"]["warmup_hours"] * 60.0
-    span = scenario["run"]["days"] * 1440.0 - warm
-    fam = ev[(ev.source == "110") if role == "police" else (ev.source != "110")]
-    fam = fam[(fam.t_ready >= warm) & fam.t_done.notna()]
-    n_units = {"division": len(scenario.divisions), "subcenter": scenario["city"]["subcenters"],
-               "workstation": scenario["city"]["workstations"]}[unit]
-    col = {"division": "division", "subcenter": "subcenter_id", "workstation": "workstation_id"}[unit]
-    codes = fam[col].cat.codes.to_numpy() if unit == "division" else fam[col].to_numpy()
-    busy = (fam.t_done - fam.t_dispatch).to_numpy()
-    # tasks the records do not show (support, cordon, verification, co-response) scale the load
-    roles_busy = sum(u["busy_hours"] for r, u in res.summary["utilisation"].items()
-                     if (r == "police") == (role == "police"))
-    scale = (roles_busy * 60.0 / busy.sum()) if busy.sum() > 0 and roles_busy else 1.0
-    counts = np.bincount(codes, minlength=n_units).astype(float)
-    busy_sum = np.bincount(codes, weights=busy, minlength=n_units)
-    lam = counts / span
-    mean_s = np.where(counts > 0, busy_sum * scale / np.maximum(counts, 1), np.nan)
-    # the part of the target not spent waiting: ready delay, turnout, travel (median)
-    stage_end = {"respond": "t_dispatch", "on_scene": "t_arrive"}.get(target.stage, "t_dispatch")
-    fixed = (fam[stage_end] - fam.t_call) - (fam.t_dispatch - fam.t_ready)
-    allowance = max(0.0, target.minutes - float(np.nanmedian(fixed))) if len(fixed) else target.minutes
-    return UnitLoad(lam=lam, mean_service=mean_s, allowance=allowance)
-
-
-def erlang_estimate(load: UnitLoad, share: float) -> np.ndarray:
-    """Least servers per unit with P(wait <= allowance) >= share (M/M/c per unit)."""
-    out = np.zeros(len(load.lam), dtype=int)
-    for u, (lam, s) in enumerate(zip(load.lam, load.mean_service)):
-        if lam > 0 and s > 0 and np.isfinite(s):
-            out[u] = mmc_least_servers(lam, 1.0 / s, load.allowance, share)
-    return out
-
-
-def sqrt_staffing(load: UnitLoad, share: float) -> np.ndarray:
-    """Square-root staffing per unit: ceil(a + beta sqrt(a)), beta from P(wait) = 1 - share."""
-    beta = halfin_whitt_beta(1.0 - share)
-    a = np.where(np.isfinite(load.mean_service), load.lam * np.nan_to_num(load.mean_service), 0.0)
-    return np.where(a > 0, np.ceil(a + beta * np.sqrt(a) - 1e-9), 0).astype(int)
-
 
 # ------------------------------------------------------------------ searches
 
@@ -436,6 +289,38 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
 
     `message` receives one line per step of the search (the command line prints them)."""
     message = message or _silent
+    current = _check_vary(scenario, key, per, total)
+    start = _analytic_start(scenario, key, current, targets, per, message)
+    if resolution is None:
+        resolution = _default_resolution(current, start.analytic)
+    lo_b = 0 if lo_bound is None else lo_bound
+    with Tuner(scenario, targets, reps, budget, workers, per, message, dask) as tuner:
+        tuner.runs_used = start.pilot_runs
+        allocation = None
+        if per is None:
+            hi_b = hi_bound if hi_bound is not None else 10 * max(current, start.analytic or 0, 1)
+            value, ev = tune_single(tuner, key, lo_b, hi_b, start.analytic or current, resolution)
+            sqrt_meets = _sqrt_rule_meets(tuner, key, start)
+        else:
+            hi_b = int(hi_bound) if hi_bound is not None else int(10 * max(current, 1))
+            names = (scenario_division_names(scenario) if per == "division"
+                     else [f"sub-center {i}" for i in range(scenario["city"]["subcenters"])])
+            if total is None:
+                alloc, ev = tune_allocation(tuner, key, start.alloc, int(lo_b), hi_b, names)
+            else:
+                alloc, ev = tune_fixed_total(tuner, key, start.alloc, int(total), int(lo_b), names)
+            allocation = [int(v) for v in alloc]
+            value = int(sum(allocation))
+            sqrt_meets = _sqrt_allocation_meets(tuner, key, start.sqrt_alloc)
+        return TuneResult(key=key, value=value, per=per, allocation=allocation, evaluation=ev,
+                          runs_used=tuner.runs_used, analytic=start.analytic, sqrt_rule=start.sqrt_total,
+                          sqrt_rule_meets=sqrt_meets,
+                          sqrt_allocation=[int(v) for v in start.sqrt_alloc] if per else None,
+                          log=tuner.log)
+
+
+def _check_vary(scenario: Scenario, key: str, per: str | None, total: int | None) -> int | float:
+    """The current value of the key to tune; --per needs a staff key, --total needs --per."""
     try:
         current = scenario.get(key)
     except KeyError:
@@ -447,55 +332,55 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
         raise ScenarioError("--vary", key, f"--per {per} allocates staff", ", ".join(STAFF_ROLES), current, True)
     if total is not None and per is None:
         raise ScenarioError("--total", str(total), "a fixed total is shared among units", "use it with --per")
+    return current
+
+
+@dataclass
+class AnalyticStart:
+    """Where the search starts: Erlang C and square-root staffing per unit, from one pilot run
+    (nothing when the key is not a head count)."""
+
+    analytic: int | None = None
+    sqrt_total: int | None = None
+    alloc: np.ndarray | None = None
+    sqrt_alloc: np.ndarray | None = None
+    pilot_runs: int = 0
+
+
+def _analytic_start(scenario: Scenario, key: str, current: float, targets: list[Target], per: str | None,
+                    message: Message) -> AnalyticStart:
     role = STAFF_ROLES.get(key)
-    names = (scenario_division_names(scenario) if per == "division"
-             else [f"sub-center {i}" for i in range(scenario["city"]["subcenters"])])
-    analytic = sqrt_total = None
-    start_alloc = sqrt_alloc = None
-    runs_pilot = 0
-    if role is not None:
-        unit = per or ("subcenter" if role == "police" else "workstation")
-        message(f"pilot run at {key}={current} to measure each {unit}'s load ...")
-        load = measure_load(scenario, role, targets[0], unit)
-        runs_pilot = 1
-        est = erlang_estimate(load, targets[0].share)
-        sq = sqrt_staffing(load, targets[0].share)
-        analytic, sqrt_total = int(est.sum()), int(sq.sum())
-        start_alloc, sqrt_alloc = est, sq
-        message(f"analytic start (Erlang C per {unit}, {load.allowance:.1f} min of the target left for "
-             f"queueing): {analytic}; square-root staffing rule: {sqrt_total}")
-    is_int = isinstance(current, int)
-    if resolution is None:
-        base = analytic if analytic else current
-        resolution = 1 if not is_int or base < 200 else max(1, round(0.01 * base))
-        if not is_int:
-            resolution = max(abs(base) * 0.01, 1e-9)
-    lo_b = 0 if lo_bound is None else lo_bound
-    with Tuner(scenario, targets, reps, budget, workers, per, message, dask) as tuner:
-        tuner.runs_used = runs_pilot
-        if per is None:
-            hi_b = hi_bound if hi_bound is not None else 10 * max(current, analytic or 0, 1)
-            value, ev = tune_single(tuner, key, lo_b, hi_b, analytic if analytic else current, resolution)
-            allocation = None
-            sqrt_meets = None
-            if sqrt_total is not None:
-                sqrt_meets = tuner.evaluate({key: sqrt_total}, f"sqrt rule {key}={sqrt_total}").unit_met()
-        else:
-            hi_b = int(hi_bound) if hi_bound is not None else int(10 * max(current, 1))
-            if total is None:
-                alloc, ev = tune_allocation(tuner, key, start_alloc, int(lo_b), hi_b, names)
-            else:
-                alloc, ev = tune_fixed_total(tuner, key, start_alloc, int(total), int(lo_b), names)
-            allocation = [int(v) for v in alloc]
-            value = int(sum(allocation))
-            se = tuner.evaluate({"allocation.per": per, f"allocation.{key.split('.', 1)[1]}": [int(v) for v in sqrt_alloc],
-                                 key: int(sqrt_alloc.sum())}, f"sqrt rule total {int(sqrt_alloc.sum())}")
-            sqrt_meets = all(se.unit_met(u) for u in range(len(sqrt_alloc)))
-        return TuneResult(key=key, value=value, per=per, allocation=allocation, evaluation=ev,
-                          runs_used=tuner.runs_used, analytic=analytic, sqrt_rule=sqrt_total,
-                          sqrt_rule_meets=sqrt_meets,
-                          sqrt_allocation=[int(v) for v in sqrt_alloc] if (per and sqrt_alloc is not None) else None,
-                          log=tuner.log)
+    if role is None:
+        return AnalyticStart()
+    unit = per or ("subcenter" if role == "police" else "workstation")
+    message(f"pilot run at {key}={current} to measure each {unit}'s load ...")
+    load = measure_load(scenario, role, targets[0], unit)
+    est = erlang_estimate(load, targets[0].share)
+    sq = sqrt_staffing(load, targets[0].share)
+    start = AnalyticStart(int(est.sum()), int(sq.sum()), est, sq, pilot_runs=1)
+    message(f"analytic start (Erlang C per {unit}, {load.allowance:.1f} min of the target left for "
+            f"queueing): {start.analytic}; square-root staffing rule: {start.sqrt_total}")
+    return start
+
+
+def _default_resolution(current: int | float, analytic: int | None) -> float:
+    """Stop bisecting at 1 staff (1 % of large head counts), or 1 % of a non-integer value."""
+    base = analytic if analytic else current
+    if not isinstance(current, int):
+        return max(abs(base) * 0.01, 1e-9)
+    return 1 if base < 200 else max(1, round(0.01 * base))
+
+
+def _sqrt_rule_meets(tuner: Tuner, key: str, start: AnalyticStart) -> bool | None:
+    if start.sqrt_total is None:
+        return None
+    return tuner.evaluate({key: start.sqrt_total}, f"sqrt rule {key}={start.sqrt_total}").unit_met()
+
+
+def _sqrt_allocation_meets(tuner: Tuner, key: str, sqrt_alloc: np.ndarray) -> bool:
+    se = tuner.evaluate({"allocation.per": tuner.per, f"allocation.{key.split('.', 1)[1]}": [int(v) for v in sqrt_alloc],
+                         key: int(sqrt_alloc.sum())}, f"sqrt rule total {int(sqrt_alloc.sum())}")
+    return all(se.unit_met(u) for u in range(len(sqrt_alloc)))
 
 
 def scenario_division_names(scenario: Scenario) -> list[str]:
