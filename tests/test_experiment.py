@@ -84,13 +84,13 @@ def test_example_experiments_load():
     assert sweep.factor_keys == ["staff.fulltime_workers"]
     build = load_experiment(ROOT / "experiments" / "buildout.toml")
     assert len(build.variants) == 2
-    full = build.variants[1].scenario["city"]
-    assert (full["subcenters_built"], full["workstations_built"], full["workstations_started"]) == (104, 2236, 2236)
+    full = build.variants[1].scenario.city
+    assert (full.subcenters_built, full.workstations_built, full.workstations_started) == (104, 2236, 2236)
     assert "city.subcenters_built" in build.factor_keys
     surge = load_experiment(ROOT / "experiments" / "surge.toml")
-    assert not surge.baseline.scenario["surge"]["enabled"]
-    assert surge.variants[1].scenario["surge"]["enabled"]
-    assert len(surge.variants[1].scenario["surge"]["divisions"]) == 1
+    assert not surge.baseline.scenario.surge.enabled
+    assert surge.variants[1].scenario.surge.enabled
+    assert len(surge.variants[1].scenario.surge.divisions) == 1
     for e in (sweep, build, surge):
         assert e.n_runs * e.days <= 60     # at most ~75 s of runs per core at 2.5 s per simulated day
 
@@ -168,7 +168,7 @@ demand.hotline_per_day = 300.0
         {"demand.hotline_per_day": 288.0, "staff.fulltime_workers": 3},
         {"demand.hotline_per_day": 288.0, "staff.fulltime_workers": 5},
         {"demand.hotline_per_day": 300.0, "staff.fulltime_workers": 3}]
-    assert all(v.scenario["run"]["warmup_hours"] == 1.0 and v.scenario["run"]["days"] == 2 for v in exp.variants)
+    assert all(v.scenario.run.warmup_hours == 1.0 and v.scenario.run.days == 2 for v in exp.variants)
 
 
 # ------------------------------------------------------------------------------------- seeds
@@ -287,7 +287,7 @@ def test_failed_run_is_recorded_reported_and_retried(tmp_path, capsys, monkeypat
     real = ex.simulate
 
     def flaky(scenario, replication=0, **kw):
-        if scenario["staff"]["fulltime_workers"] == 4 and replication == 1:
+        if scenario.staff.fulltime_workers == 4 and replication == 1:
             raise RuntimeError("dispatcher lost its way")
         return real(scenario, replication=replication, **kw)
 

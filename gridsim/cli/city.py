@@ -48,7 +48,7 @@ def cmd_city(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides)
     rows = build_city(scenario).division_table()
-    seed = scenario["run"]["seed"]
+    seed = scenario.run.seed
     if args.json:
         print(json.dumps({"scenario": scenario.name, "seed": seed, "divisions": rows}, indent=2))
         return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from gridsim.cli.common import UsageError, print_wrote
-from gridsim.viz.plots import FORMATS, KINDS, MAP_METRICS_HELP
+from gridsim.viz.figures import KINDS
+from gridsim.viz.maps import MAP_METRICS_HELP
+from gridsim.viz.style import FORMATS
 
 EPILOG_PLOT = """figure kinds:
   ecdf         time to respond / be on scene / complete support / complete a cordon, target lines
@@ -37,7 +39,7 @@ examples:
 
 
 def _data(path: str):
-    from gridsim.viz.plots import NotAResultsDir, load_results
+    from gridsim.results.loaders import NotAResultsDir, load_results
     try:
         return load_results(path)
     except NotAResultsDir as exc:
@@ -45,7 +47,8 @@ def _data(path: str):
 
 
 def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
-    from gridsim.viz.plots import RunData, check_map_metric
+    from gridsim.results.loaders import RunData
+    from gridsim.viz.maps import check_map_metric
     if metric is None:
         return
     if isinstance(data, RunData):
@@ -54,7 +57,7 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
         except ValueError as exc:
             raise UsageError(f"--metric: {exc}") from None
     elif "staffing" in kinds:
-        from gridsim.viz.plots import resolve_metric_column
+        from gridsim.viz.staffing import resolve_metric_column
         try:
             resolve_metric_column(metric, data.runs.columns)
         except ValueError as exc:
@@ -62,7 +65,8 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from gridsim.viz.plots import NotApplicable, kinds_for, save_figures
+    from gridsim.viz.figures import kinds_for, save_figures
+    from gridsim.viz.style import NotApplicable
     data = _data(args.dir)
     kinds = list(dict.fromkeys(args.kinds)) if args.kinds else list(kinds_for(data))
     _check_metric(data, args.metric, kinds)

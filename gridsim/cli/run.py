@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, run_overrides(args))
     out = ensure_out_dir(args.out or f"results/{scenario.name}")
-    bar = _progress_bar(scenario["run"]["days"]) if sys.stderr.isatty() and not args.quiet else None
+    bar = _progress_bar(scenario.run.days) if sys.stderr.isatty() and not args.quiet else None
     try:
         result = simulate(scenario, progress=bar.update if bar is not None else None)
     finally:

@@ -56,8 +56,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.reps < 2:
         raise UsageError("--reps must be at least 2 (replications give the confidence interval its width)")
     out = Path(ensure_out_dir(args.out or f"results/tune-{scenario.name}"))
-    print(f"tuning {args.vary} on {scenario.name} ({scenario['run']['days']} day(s), seed "
-          f"{scenario['run']['seed']}, {args.reps} replications per candidate) for: "
+    print(f"tuning {args.vary} on {scenario.name} ({scenario.run.days} day(s), seed "
+          f"{scenario.run.seed}, {args.reps} replications per candidate) for: "
           + "; ".join(t.label() for t in targets))
     try:
         res = run_tune(scenario, args.scenario, targets, args.vary, per=args.per, total=args.total,
@@ -87,7 +87,7 @@ def _write_outputs(out: Path, args: argparse.Namespace, scenario, overrides: lis
                           "targets": _achieved(res, targets), "runs_used": res.runs_used,
                           "analytic_estimate": res.analytic, "sqrt_rule": res.sqrt_rule,
                           "sqrt_rule_meets": res.sqrt_rule_meets, "sqrt_allocation": res.sqrt_allocation,
-                          "reps": args.reps, "seed": scenario["run"]["seed"], "days": scenario["run"]["days"]})
+                          "reps": args.reps, "seed": scenario.run.seed, "days": scenario.run.days})
     return paths
 
 

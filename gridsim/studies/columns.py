@@ -16,11 +16,11 @@ import pandas as pd
 from gridsim.analysis.metrics import stage_elapsed
 from gridsim.domain import ECDF_GRID_MIN, ROLES, SOURCES, STAGES, TARGET_STAGES
 from gridsim.results.io import decode_number
+from gridsim.results.loaders import STAGE_FIELDS
 from gridsim.scenario import Scenario
 
 ECDF_STAGES = TARGET_STAGES
 METRIC_STAGES = tuple(STAGES)
-STAGE_FIELDS = ("n", "share", "ci_low", "ci_high", "p50", "p90", "p95", "p99")
 # keys of a run summary's "volumes" and "queues" (tests check these against a real run)
 KNOWN_VOLUMES = ("110_incidents", "12345_work_orders", "grid_patrol_reports", "hotline_calls",
                  "hotline_first_contact_after_warmup", "open_at_end", "events_after_warmup",
@@ -77,12 +77,11 @@ def flatten_summary(summary: dict) -> dict[str, float]:
 def ecdf_columns(events: pd.DataFrame, scenario: Scenario) -> dict[str, list[float]]:
     """Per target stage: the share of judged events with elapsed <= x for x in ECDF_GRID_MIN
     (censored misses count as never reached); all NaN when no event was judged."""
-    run = scenario["run"]
-    horizon, warm = run["days"] * 1440.0, run["warmup_hours"] * 60.0
+    horizon, warm = scenario.run.days * 1440.0, scenario.run.warmup_hours * 60.0
     grid = np.asarray(ECDF_GRID_MIN)
     out = {}
     for stage in ECDF_STAGES:
-        el = np.sort(stage_elapsed(events, stage, scenario["targets"], horizon, warm)["elapsed"].to_numpy(np.float64))
+        el = np.sort(stage_elapsed(events, stage, scenario.targets, horizon, warm)["elapsed"].to_numpy(np.float64))
         if len(el) == 0:
             out[stage] = [math.nan] * len(grid)
         else:

@@ -391,8 +391,8 @@ def load_experiment(path: str | Path) -> Experiment:
     if "replications" not in raw:
         raise _err(label, "replications", "missing key", "an integer >= 1 (runs per variant, paired by seed)")
     replications = _check_int(label, "replications", raw["replications"], 1)
-    days = _check_int(label, "days", raw.get("days", base["run"]["days"]), 1)
-    seed = _check_int(label, "seed", raw.get("seed", base["run"]["seed"]), 0)
+    days = _check_int(label, "days", raw.get("days", base.run.days), 1)
+    seed = _check_int(label, "seed", raw.get("seed", base.run.seed), 0)
     metrics = _parse_metrics(f)
 
     common = _check_table(label, "set", raw.get("set", {}))

@@ -26,12 +26,12 @@ def measure_load(scenario: Scenario, role: str, target: Target, unit: str) -> Un
     """One pilot run at the current staffing: each unit's task rate and busy time per task."""
     res = simulate(scenario, replication=0, keep_hourly=False)
     ev = res.events
-    warm = scenario["run"]["warmup_hours"] * 60.0
-    span = scenario["run"]["days"] * 1440.0 - warm
+    warm = scenario.run.warmup_hours * 60.0
+    span = scenario.run.days * 1440.0 - warm
     fam = ev[(ev.source == "110") if role == "police" else (ev.source != "110")]
     fam = fam[(fam.t_ready >= warm) & fam.t_done.notna()]
-    n_units = {"division": len(scenario.divisions), "subcenter": scenario["city"]["subcenters"],
-               "workstation": scenario["city"]["workstations"]}[unit]
+    n_units = {"division": len(scenario.divisions), "subcenter": scenario.city.subcenters,
+               "workstation": scenario.city.workstations}[unit]
     col = {"division": "division", "subcenter": "subcenter_id", "workstation": "workstation_id"}[unit]
     codes = fam[col].cat.codes.to_numpy() if unit == "division" else fam[col].to_numpy()
     busy = (fam.t_done - fam.t_dispatch).to_numpy()

@@ -27,6 +27,7 @@ import pandas as pd
 from gridsim import __version__
 from gridsim.results.io import (atomic_write, atomic_write_with, decode_number, dumps, read_json,
                                 remove_stale_temporaries, write_json, write_parquet)
+from gridsim.results.loaders import ecdf_column
 from gridsim.scenario import ScenarioError
 from gridsim.studies.columns import ECDF_STAGES, metric_columns
 from gridsim.studies.experiment import Experiment
@@ -226,6 +227,6 @@ def runs_table(exp: Experiment, rows: dict[tuple[str, int], dict]):
     for m in metric_columns(ordered):
         cols[m] = pa.array([decode_number(r.get("metrics", {}).get(m)) for r in ordered], pa.float64())
     for stage in ECDF_STAGES:
-        cols[f"ecdf.{stage}"] = pa.array([[decode_number(x) for x in r["ecdf"][stage]] if stage in r.get("ecdf", {})
+        cols[ecdf_column(stage)] = pa.array([[decode_number(x) for x in r["ecdf"][stage]] if stage in r.get("ecdf", {})
                                           else None for r in ordered], pa.list_(pa.float64()))
     return pa.table(cols)

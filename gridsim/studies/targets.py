@@ -50,13 +50,12 @@ def parse_target(text: str) -> Target:
 def target_counts(events: pd.DataFrame, scenario: Scenario, targets: list[Target], per: str | None
                   ) -> dict[tuple[int, int], tuple[int, int]]:
     """(target index, unit) -> (met, judged) for one run; unit -1 is the whole city."""
-    run = scenario["run"]
-    horizon, warm = run["days"] * 1440.0, run["warmup_hours"] * 60.0
+    horizon, warm = scenario.run.days * 1440.0, scenario.run.warmup_hours * 60.0
     unit_col = {"division": "division", "subcenter": "subcenter_id"}.get(per or "")
     out: dict[tuple[int, int], tuple[int, int]] = {}
     for i, tg in enumerate(targets):
         ev = events if tg.source is None else events[events["source"] == tg.source]
-        tdict = dict(scenario["targets"])
+        tdict = scenario.targets.as_dict()
         if tg.stage in TARGET_KEY:
             tdict[TARGET_KEY[tg.stage]] = tg.minutes
         else:

@@ -304,7 +304,7 @@ def run_tune(scenario: Scenario, scenario_ref: str | None, targets: list[Target]
         else:
             hi_b = int(hi_bound) if hi_bound is not None else int(10 * max(current, 1))
             names = (scenario_division_names(scenario) if per == "division"
-                     else [f"sub-center {i}" for i in range(scenario["city"]["subcenters"])])
+                     else [f"sub-center {i}" for i in range(scenario.city.subcenters)])
             if total is None:
                 alloc, ev = tune_allocation(tuner, key, start.alloc, int(lo_b), hi_b, names)
             else:
