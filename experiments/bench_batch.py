@@ -46,7 +46,8 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     from gridsim.studies.executors import DaskExecutor, ProcessExecutor, SerialExecutor, default_workers
-    from gridsim.studies.experiment import load_experiment, run_batch
+    from gridsim.studies.batch import run_batch
+    from gridsim.studies.experiment import load_experiment
 
     workers = args.workers or default_workers()
     with tempfile.TemporaryDirectory() as tmp:

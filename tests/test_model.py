@@ -48,7 +48,7 @@ def test_records_have_every_column_and_ordered_stage_times():
     assert df.loc[df.needs_support == 0, "t_support"].isna().all()
     assert df.loc[df.needs_cordon == 0, "t_cordon"].isna().all()
     # open events are kept, marked, and have no close time; nothing after the horizon
-    horizon = s["run"]["days"] * 1440
+    horizon = s.run.days * 1440
     assert df["open"].sum() > 0 and df.loc[df.open, "t_close"].isna().all()
     for col in [c for c in df.columns if c.startswith("t_")]:
         assert not (df[col] > horizon).any()
@@ -61,7 +61,7 @@ def test_records_have_every_column_and_ordered_stage_times():
 def test_nobody_dispatched_off_shift():
     s, res = _run()
     df = res.events
-    horizon = s["run"]["days"] * 1440
+    horizon = s.run.days * 1440
     for role in ("fulltime", "leader", "parttime"):
         ivs = shift_intervals(s, role, horizon)
         t = df.loc[(df.responder_role == role) & (df.source != "110"), "t_dispatch"].to_numpy()
@@ -91,7 +91,7 @@ def test_calibration_110_volume_and_mix_over_30_days():
     """Source: 2,318,000 valid incidents in 181 days; mix 5.2/12.3/26.2/51.2/5.1 %."""
     s = load_scenario(None, ["run.days=30"])
     city = build_city(s)
-    d = generate_demand(s, city, run_streams(s["run"]["seed"], 0), 30 * 1440)
+    d = generate_demand(s, city, run_streams(s.run.seed, 0), 30 * 1440)
     police = d.source == 0
     per_day = police.sum() / 30
     assert per_day == pytest.approx(2_318_000 / 181, rel=0.01)
@@ -110,7 +110,7 @@ def test_littles_law_on_the_baseline():
     arrival rate x mean time from ready to the first unit freeing (from the records)."""
     s, res = _run(("run.days=3",))
     df = res.events
-    horizon, warm = 3 * 1440.0, s["run"]["warmup_hours"] * 60
+    horizon, warm = 3 * 1440.0, s.run.warmup_hours * 60
     sel = df[(df.source == "110") & (df.t_ready >= warm) & (df.t_ready < horizon)]
     lam = len(sel) / (horizon - warm)
     W = (sel.t_done.fillna(horizon) - sel.t_ready).mean()

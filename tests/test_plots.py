@@ -432,4 +432,4 @@ def test_scenario_notes_and_old_scenario_files(tmp_path, run_dir):
     assert "[allocation]" not in old
     (tmp_path / "scenario.toml").write_text(old)
     scen = loaders.load_resolved_scenario(tmp_path / "scenario.toml")
-    assert scen["run"]["days"] == 1 and scen["allocation"]["per"] == "none"
+    assert scen.run.days == 1 and scen.allocation.per == "none"

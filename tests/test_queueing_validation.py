@@ -27,7 +27,7 @@ def _replications(c: int, per_day: float, mean_min: float):
     out = []
     for r in range(REPS):
         df = simulate(s, replication=r, keep_hourly=False).events
-        d = df[(df.t_call >= s["run"]["warmup_hours"] * 60) & df.t_dispatch.notna()]
+        d = df[(df.t_call >= s.run.warmup_hours * 60) & df.t_dispatch.notna()]
         w = (d.t_dispatch - d.t_call).to_numpy()
         out.append((np.mean(w > 1e-9), w.mean(), np.mean(w <= 5.0)))
     return np.array(out)

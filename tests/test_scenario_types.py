@@ -82,7 +82,8 @@ def test_attributes_read_the_validated_values(spec):
     assert isinstance(spec.service["crime"], Distribution)
     assert spec.surge.divisions == ("Wujiang",) and spec.dispatch.grid_role_order == ("fulltime", "leader", "parttime")
     assert spec.allocation.police_units == ()
-    assert spec["run"]["days"] == spec.run.days        # raw access kept while callers move over
+    with pytest.raises(TypeError):
+        spec["run"]                                     # sections are attributes, not string keys
 
 
 def test_categories_of_a_source(spec):

@@ -42,10 +42,6 @@ class Scenario(Sections):
     folders: dict                        # origin label -> folder its relative references resolve against
     data_files: tuple[DataFile, ...]     # every data file read (the division table), with its sha256
 
-    def __getitem__(self, section: str) -> Any:
-        """The raw table (`spec["run"]["days"]`); kept while callers move to attributes."""
-        return self.data[section]
-
     def get(self, dotted: str) -> Any:
         """A raw value by dotted key ("staff.police_units"), as written in TOML."""
         node: Any = self.data
