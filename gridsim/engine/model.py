@@ -103,25 +103,47 @@ class CityModel(mesa.Model):
             "busy_police": busy_police, "busy_grid_workers": busy_grid_workers})
         self.warm_snapshot: dict | None = None
         self.events_processed = 0
+        self.started = self.finished = False
 
     # ------------------------------------------------------------------ loop
     def run_events(self) -> None:
         """Simulate until the horizon."""
+        self.advance_to(self.horizon_min)
+
+    def advance_to(self, t_min: float) -> None:
+        """Simulate up to simulated minute `t_min` (capped at the horizon); call again to go on.
+        Stepping in parts gives exactly the events of one uninterrupted run."""
+        sch, H = self.scheduler, self.horizon_min
+        if self.finished:
+            return
+        if not self.started:
+            self._start()
+        sch.run_until(min(t_min, H))
+        self.events_processed = sch.events_processed
+        if sch.now >= H:
+            self._advance(H)
+            self.finished = True
+            # per-event loop inputs are no longer needed: free them before the table is built
+            self.police_fleet.inputs = self.grid_workforce.inputs = self.command_centre.inputs = None
+
+    @property
+    def clock(self) -> float:
+        """Simulated minutes processed so far."""
+        return self.scheduler.now
+
+    def _start(self) -> None:
+        """Schedule the shifts, the hourly samples, the end of the warm-up, and the arrivals."""
         sch, H = self.scheduler, self.horizon_min
         self.police_fleet.schedule_shifts(sch, {POLICE: self.shifts[POLICE]})
         self.grid_workforce.schedule_shifts(sch, {ROLE_CODE[r]: self.shifts[ROLE_CODE[r]] for r in GRID_ROLES})
         for h in range(0, int(H // 60) + 1):
             sch.push(h * 60.0, self.kind_sample)
         sch.push(self.warmup_min, self.kind_warmup_end)
-
         t_ready = self.static.t_ready
         order = np.argsort(t_ready, kind="stable")
         order = as_array(order[t_ready[order] <= H], "i")
-        sch.run(order, as_array(t_ready, "d"), as_array(self.demand.source, "b"), H)
-        self._advance(H)
-        self.events_processed = sch.events_processed
-        # per-event loop inputs are no longer needed: free them before the table is built
-        self.police_fleet.inputs = self.grid_workforce.inputs = self.command_centre.inputs = None
+        sch.load_arrivals(order, as_array(t_ready, "d"), as_array(self.demand.source, "b"))
+        self.started = True
 
     def _sample(self, _a, t: float, _b) -> None:
         self.datacollector.collect(self)

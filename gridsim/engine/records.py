@@ -32,3 +32,11 @@ class EventRecords:
 
     def time_array(self, col: str) -> np.ndarray:
         return np.frombuffer(getattr(self, col), dtype=np.float64)
+
+    def copy(self) -> "EventRecords":
+        """An independent copy (a snapshot of a run in progress)."""
+        out = EventRecords(0)
+        out.n = self.n
+        for col in TIME_COLUMNS + ["responder_role", "coresponder_role", "responder_borrowed"]:
+            setattr(out, col, array(getattr(self, col).typecode, getattr(self, col)))
+        return out

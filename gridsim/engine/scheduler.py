@@ -28,7 +28,8 @@ ArrivalHandler = Callable[[int, float], None]
 class Scheduler:
     """The event list and the loop that empties it up to the horizon."""
 
-    __slots__ = ("heap", "seq", "handlers", "names", "arrival_handlers", "events_processed")
+    __slots__ = ("heap", "seq", "handlers", "names", "arrival_handlers", "events_processed", "arrivals",
+                 "next_arrival", "now")
 
     def __init__(self) -> None:
         self.heap: list[tuple] = []
@@ -37,6 +38,9 @@ class Scheduler:
         self.names: list[str] = []
         self.arrival_handlers: dict[int, ArrivalHandler] = {}
         self.events_processed = 0
+        self.arrivals: tuple = ((), (), ())
+        self.next_arrival = 0
+        self.now = 0.0                   # events up to this time have been processed
 
     def register(self, name: str, handler: Handler) -> int:
         """Add a timed-event kind; returns its code (the `kind` slot of its heap entries)."""
@@ -64,31 +68,47 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self.heap)
 
-    def run(self, order: Sequence[int], t_ready: Sequence[float], source: Sequence[int], horizon: float) -> None:
-        """Process arrivals (event ids in `order`, ready at `t_ready[e]`, from `source[e]`) and
-        timed events in time order until the horizon. A timed event at the same time as an
-        arrival goes first (a unit freeing at t can take a call ready at t)."""
+    def load_arrivals(self, order: Sequence[int], t_ready: Sequence[float], source: Sequence[int]) -> None:
+        """The run's arrivals: event ids in `order` (sorted by `t_ready[e]`), each from `source[e]`."""
+        self.arrivals = (order, t_ready, source)
+        self.next_arrival = 0
+
+    def run_until(self, until: float) -> None:
+        """Process arrivals and timed events in time order up to and including `until`; may be
+        called again with a later time to go on (the dashboard steps an hour at a time). A timed
+        event at the same time as an arrival goes first (a unit freeing at t can take a call
+        ready at t)."""
         heap, pop, handlers = self.heap, heapq.heappop, self.handlers
         start = [self.arrival_handlers.get(k, _no_handler) for k in range(len(SOURCES))]
+        order, t_ready, source = self.arrivals
         n_stream = len(order)
-        i = processed = 0
-        ts = t_ready[order[0]] if n_stream else math.inf      # next arrival ready for dispatch
+        i = self.next_arrival
+        processed = 0
+        ts = t_ready[order[i]] if i < n_stream else math.inf      # next arrival ready for dispatch
         while True:
             if heap and heap[0][0] <= ts:
-                t, _, kind, a, b = pop(heap)
-                if t > horizon:
+                item = pop(heap)
+                t, _, kind, a, b = item
+                if t > until:
+                    heapq.heappush(heap, item)      # not yet: same (time, seq), so order is kept
                     break
                 handlers[kind](a, t, b)
             else:
-                if ts > horizon:
+                if ts > until:
                     break
                 e = order[i]
                 i += 1
                 start[source[e]](e, ts)
                 ts = t_ready[order[i]] if i < n_stream else math.inf
             processed += 1
-        self.events_processed = processed
+        self.next_arrival = i
+        self.events_processed += processed
+        self.now = until
 
+    def run(self, order: Sequence[int], t_ready: Sequence[float], source: Sequence[int], horizon: float) -> None:
+        """Load the arrivals and process everything up to the horizon in one go."""
+        self.load_arrivals(order, t_ready, source)
+        self.run_until(horizon)
 
 def _no_handler(e: int, t: float) -> None:
     raise RuntimeError(f"event {e} at t={t} comes from a source no agency handles")

@@ -121,7 +121,15 @@ def event_columns(spec: Scenario, city: City, static, category_names: list[str])
     }
 
 
-def events_table(model) -> pd.DataFrame:
-    """The events table of a finished `gridsim.engine.model.CityModel` run."""
+def events_table(model, until: float | None = None) -> pd.DataFrame:
+    """The events table of a `gridsim.engine.model.CityModel` run: at the end of a finished run,
+    or as it stands at simulated minute `until`: only events called by then, and stage times
+    scheduled later not yet reached (the records are copied, so the running model is not
+    disturbed)."""
     cols = event_columns(model.spec, model.city, model.static, model.demand.category_names)
-    return to_frame(cols, model.records, model.horizon_min)
+    if until is None:
+        return to_frame(cols, model.records, model.horizon_min)
+    cols["t_ready"] = np.array(cols["t_ready"])
+    until = min(until, model.horizon_min)
+    df = to_frame(cols, model.records.copy(), until)
+    return df.iloc[:int(np.searchsorted(model.static.t_call, until, side="right"))]   # rows are in t_call order
