@@ -64,10 +64,3 @@ class ResponderAgency(mesa.Agent):
         if hi > lo:
             self.busy_min[r] += hi - lo
         heappush(self.heap, (t_free, next(self.seq), self.kind_free, i, kind))   # Scheduler.push, inlined
-
-    def _released(self, i: int) -> int:
-        """Member i is no longer busy; returns its role."""
-        self.busy[i] = False
-        r = self.role[i]
-        self.busy_by_role[r] -= 1
-        return r

@@ -203,7 +203,9 @@ class GridWorkforce(ResponderAgency):
 
     def free(self, w: int, t: float, kind: int) -> None:
         """Worker w finished a task: take waiting work of its grid or a neighbour's, else go idle."""
-        r = self._released(w)
+        self.busy[w] = False                     # ResponderAgency._released, inlined on the hot path
+        r = self.role[w]
+        self.busy_by_role[r] -= 1
         g = self.home[w]
         if self.queued and self.on[r]:
             gw = self.grids_waiting

@@ -180,7 +180,8 @@ class PoliceFleet(ResponderAgency):
             self.area_first_units += self.first_units * (t - self.t_first_units)
             self.t_first_units = t
             self.first_units -= 1
-        self._released(u)
+        self.busy[u] = False                     # ResponderAgency._released, inlined on the hot path
+        self.busy_by_role[POLICE] -= 1
         s = self.home[u]
         if self.queued and self.on[POLICE]:       # anything queued at all? (usually not)
             nxt = self._next_task(s, t)
