@@ -291,7 +291,7 @@ def _variant_spec(f: _File, v: dict, where: str, taken: set[str], base: Scenario
         return _Spec(name, overrides, None, base)
     start = _resolve_ref(v["scenario"], f.dir, f.label, f"{where}.scenario")
     if common:
-        start = start.copy_with(common, origin=set_origin)
+        start = start.copy_with(common, origin=set_origin, folder=f.dir)
     return _Spec(name, overrides, v["scenario"], start)
 
 
@@ -331,8 +331,9 @@ def _resolve(f: _File, exp_name: str, specs: list[_Spec], from_grid: bool, days:
     variants = []
     for s in specs:
         origin = f"{f.label} [factors]" if from_grid else f"{f.label} [[variants]] '{s.name}'"
-        scen = s.start.copy_with(s.overrides, origin=origin) if s.overrides else s.start
-        scen = scen.copy_with({**run_set, "name": f"{exp_name}.{s.name}"}, origin=f"{f.label} days/seed")
+        scen = s.start.copy_with(s.overrides, origin=origin, folder=f.dir) if s.overrides else s.start
+        scen = scen.copy_with({**run_set, "name": f"{exp_name}.{s.name}"}, origin=f"{f.label} days/seed",
+                              folder=f.dir)
         variants.append(Variant(name=s.name, scenario=scen, overrides=s.overrides, scenario_ref=s.ref))
     return variants
 
@@ -365,10 +366,11 @@ def _get(scenario: Scenario, key: str) -> Any:
 
 
 def _fingerprint(text: str, base: Scenario, variants: list[Variant]) -> str:
-    """Hash of the file and every resolved scenario: a store made from anything else is refused."""
+    """Hash of the file and every resolved scenario, data files included (`Scenario.fingerprint`
+    covers the bytes of the division table it read): a store made from anything else is refused."""
     h = hashlib.sha256()
     h.update(text.encode("utf-8"))
-    for part in [base.to_toml()] + [f"{v.name}\n{v.scenario.to_toml()}" for v in variants]:
+    for part in [base.fingerprint()] + [f"{v.name}\n{v.scenario.fingerprint()}" for v in variants]:
         h.update(b"\0" + part.encode("utf-8"))
     return h.hexdigest()
 
@@ -398,7 +400,7 @@ def load_experiment(path: str | Path) -> Experiment:
     common = _check_table(label, "set", raw.get("set", {}))
     _check_reserved(label, "set", common)
     set_origin = f"{label} [set]"
-    base = base.copy_with(common, origin=set_origin) if common else base
+    base = base.copy_with(common, origin=set_origin, folder=f.dir) if common else base
 
     if "factors" in raw and "variants" in raw:
         raise _err(label, "factors", "an experiment has either [factors] (a full grid) or [[variants]] "
