@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridsim.analysis.metrics import (STAGES, _group_percentiles, mean_ci, paired_difference_ci, stage_elapsed,
-                                     stage_table, stage_table_by, wilson_interval)
-from gridsim.scenario import Targets
+from gridsim.analysis.metrics import (MIN_JUDGED, STAGES, STATUSES, _group_percentiles, judge, mean_ci,
+                                     paired_difference_ci, required_key, stage_elapsed, stage_table, stage_table_by,
+                                     verdict, wilson_interval)
+from gridsim.scenario import ScenarioError, Targets, load_scenario
 
 NAN = math.nan
 INF = math.inf
-TARGETS = {"response_min": 3, "on_scene_min": 5, "support_min": 15, "cordon_min": 30}
+MINUTES = {"response_min": 3, "on_scene_min": 5, "support_min": 15, "cordon_min": 30}
+TARGETS = MINUTES | {required_key(stage): 0.9 for stage in STAGES}
 HORIZON = 1000.0
 WARMUP = 100.0
 TIMES = ["t_call", "t_ready", "t_dispatch", "t_arrive", "t_done", "t_support", "t_cordon", "t_report",
@@ -152,7 +154,7 @@ def test_categorical_columns_give_the_same_answer(events):
 def test_by_division_splits_the_totals(events):
     by = stage_table_by(events, "division", TARGETS, HORIZON, WARMUP)
     assert list(by.columns) == ["division", "stage", "n", "met", "share", "ci_low", "ci_high",
-                                "p50", "p90", "p95", "p99"]
+                                "p50", "p90", "p95", "p99", "required", "status"]
     assert len(by) == 2 * len(STAGES)                  # rectangular: every division x every stage
     assert by["division"].tolist()[:len(STAGES)] == ["Gusu"] * len(STAGES)
     assert by["stage"].tolist()[:len(STAGES)] == list(STAGES)
@@ -228,3 +230,64 @@ def test_mean_ci_and_paired_difference():
     assert (m, lo, hi) == pytest.approx((4 / 3, 4 / 3 - half, 4 / 3 + half), abs=1e-5)
     with pytest.raises(ValueError):
         paired_difference_ci([1, 2], [1, 2, 3])
+
+
+# --- pass or fail ---------------------------------------------------------------------------
+
+def test_judge_uses_the_whole_interval():
+    assert judge(1000, 1000, 0.9).status == "met"
+    assert judge(950, 1000, 0.9).status == "met"           # interval about 0.935-0.961
+    assert judge(85, 100, 0.9).status == "uncertain"       # share below 0.9, interval 0.77-0.91 straddles it
+    assert judge(95, 100, 0.9).status == "uncertain"       # share above 0.9, interval 0.89-0.98 straddles it
+    assert judge(850, 1000, 0.9).status == "missed"        # interval about 0.83-0.87
+    j = judge(27, 30, 0.9)
+    assert (j.share, j.n, j.required) == (0.9, 30, 0.9) and (j.ci_low, j.ci_high) == pytest.approx(wilson_interval(27, 30))
+
+
+def test_too_few_to_judge_below_the_minimum_whatever_the_share():
+    assert MIN_JUDGED == 30
+    assert judge(MIN_JUDGED - 1, MIN_JUDGED - 1, 0.5).status == "too few to judge"
+    assert judge(0, MIN_JUDGED - 1, 0.9).status == "too few to judge"
+    assert judge(MIN_JUDGED, MIN_JUDGED, 0.5).status == "met"
+    nothing = judge(0, 0, 0.9)
+    assert nothing.status == "too few to judge" and math.isnan(nothing.share)
+    assert judge(5, 10, 0.9, min_n=5).status == "missed"
+
+
+def test_verdict_boundaries_and_arrays():
+    assert verdict(0.9, 0.95, 100, 0.9) == "met"             # lower bound exactly on the requirement
+    assert verdict(0.85, 0.9, 100, 0.9) == "uncertain"       # upper bound exactly on it: not below
+    out = verdict(np.array([0.95, 0.5, NAN, 0.8]), np.array([0.99, 0.6, NAN, 0.95]), np.array([100, 100, 0, 40]), 0.9)
+    assert list(out) == ["met", "missed", "too few to judge", "uncertain"]
+    assert set(out) <= set(STATUSES)
+    with pytest.raises(ValueError):
+        judge(5, 10, 0.0)
+    with pytest.raises(ValueError):
+        verdict(0.5, 0.6, 100, NAN)
+
+
+def test_stage_rows_carry_required_and_status(events):
+    table = stage_table(events, TARGETS, HORIZON, WARMUP)
+    for stage in STAGES:
+        assert table[stage]["required"] == 0.9
+        assert table[stage]["status"] == "too few to judge"   # hand-made table: a handful of events
+    big = make([dict(event_id=i, t_call=200 + i, t_dispatch=201 + i, t_arrive=203 + i + (i % 10 == 0) * 9)
+                for i in range(200)])
+    strict = TARGETS | {"on_scene_required_share": 0.95}
+    rows = stage_table(big, strict, 1000.0, 0.0)
+    assert rows["respond"]["status"] == "met"               # 200 / 200 in 1 min
+    assert rows["on_scene"]["share"] == 0.9 and rows["on_scene"]["status"] == "missed"
+    assert stage_table(big, TARGETS, 1000.0, 0.0)["on_scene"]["status"] == "uncertain"
+    old = stage_table(big, MINUTES, 1000.0, 0.0)              # a summary from before required shares
+    assert old["respond"]["required"] is None and old["respond"]["status"] is None
+    by = stage_table_by(big, "division", strict, 1000.0, 0.0).set_index("stage")
+    assert by.loc["on_scene", "status"] == "missed" and by.loc["respond", "required"] == 0.9
+
+
+def test_required_share_is_a_scenario_key_in_range():
+    spec = load_scenario(None)
+    assert {required_key(s) for s in STAGES} <= set(spec.targets.as_dict())
+    assert load_scenario(None, ["targets.close_required_share=1.0"]).targets.close_required_share == 1.0
+    for bad in ("0", "1.5", "-0.1"):
+        with pytest.raises(ScenarioError, match="on_scene_required_share"):
+            load_scenario(None, [f"targets.on_scene_required_share={bad}"])

@@ -35,11 +35,28 @@ Per stage: n (judged rows), met, share = met / n (NaN when n == 0), its 95 % Wil
 interval, and percentiles p50/p90/p95/p99 of elapsed (linear interpolation, as numpy's
 default). Censored misses are +inf, so a high percentile can be inf: that is honest, all we
 know of those times is that they exceed the limit, so no finite number would be true.
+
+Pass or fail: the judging rule
+------------------------------
+Each stage has a required share, `[targets].<stage>_required_share` (0.9 in the baseline).
+`judge(met, n, required)` gives one of four verdicts:
+
+    "too few to judge"  n < MIN_JUDGED (30) judged events: no verdict, whatever the share
+    "met"               the whole 95 % Wilson interval is at or above the requirement
+    "missed"            the whole interval is below it
+    "uncertain"         the interval straddles it: more events (days, replications) decide
+
+The interval, not the point share, decides, so a planner is never told "met" on a share that
+could as well be under the requirement. The Wilson interval treats events as independent;
+events in one run share queues, so the interval is, if anything, too narrow: pool
+replications before trusting a verdict near the line. Tables built on replication means
+(t intervals) use `verdict(ci_low, ci_high, n, required)`, the same rule on a given interval.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Union
 
 import numpy as np
@@ -51,6 +68,10 @@ from gridsim.scenario import Targets
 
 BY_COLUMNS = ("division", "category", "source", "priority", "hour")
 Z95 = 1.959964
+MIN_JUDGED = 30
+"""Fewer judged events than this give "too few to judge", never met or missed."""
+MET, MISSED, UNCERTAIN, TOO_FEW = "met", "missed", "uncertain", "too few to judge"
+STATUSES = (MET, MISSED, UNCERTAIN, TOO_FEW)
 
 TargetLimits = Union[Mapping[str, float], Targets]
 """The scenario's [targets]: the typed table, or a plain mapping (summaries store a dict)."""
@@ -124,6 +145,70 @@ def _judge(events: pd.DataFrame, stage: Stage, targets: TargetLimits, horizon_mi
     elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
     lim = limit[judged]
     return judged, elapsed, elapsed <= lim, lim
+
+
+# --- pass or fail ---------------------------------------------------------------------------
+
+def required_key(stage: str) -> str:
+    """The [targets] key holding a stage's required share: 'on_scene_required_share'."""
+    return f"{_stage(stage).name}_required_share"
+
+
+def required_share(targets: TargetLimits, stage: str) -> float | None:
+    """The stage's required share from the scenario's targets; None when the targets predate
+    required shares (a summary written before they were scenario keys)."""
+    key = required_key(stage)
+    if isinstance(targets, Targets):
+        return float(getattr(targets, key))
+    value = targets.get(key) if isinstance(targets, Mapping) else None
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one share: status (one of STATUSES), the share and its 95 % interval."""
+
+    status: str
+    share: float
+    ci_low: float
+    ci_high: float
+    n: int
+    required: float
+
+    @property
+    def met(self) -> bool:
+        return self.status == MET
+
+
+def verdict(ci_low, ci_high, n, required, min_n: int = MIN_JUDGED):
+    """The judging rule on given intervals (scalars or arrays): see the module docstring.
+
+    Returns a status string for scalars, an object array of them for arrays. A NaN interval
+    (no judged events) is "too few to judge", since n is then below `min_n`.
+    """
+    lo = np.asarray(ci_low, dtype=np.float64)
+    hi = np.asarray(ci_high, dtype=np.float64)
+    nn = np.asarray(n, dtype=np.float64)
+    req = np.asarray(required, dtype=np.float64)
+    if np.isnan(req).any():
+        raise ValueError("a required share is needed to judge (got NaN)")
+    with np.errstate(invalid="ignore"):
+        out = np.where(nn < min_n, TOO_FEW,
+                       np.where(lo >= req, MET, np.where(hi < req, MISSED, UNCERTAIN))).astype(object)
+    return str(out.item()) if out.ndim == 0 else out
+
+
+def judge(met: int, n: int, required: float, min_n: int = MIN_JUDGED) -> Judgement:
+    """Judge `met` of `n` events against a required share (e.g. 0.9) with the Wilson interval.
+
+    >>> judge(95, 100, 0.9).status, judge(50, 100, 0.9).status, judge(10, 10, 0.9).status
+    ('uncertain', 'missed', 'too few to judge')
+    """
+    if not 0.0 < required <= 1.0:
+        raise ValueError(f"required share must be in (0, 1], got {required!r}")
+    lo, hi = wilson_interval(int(met), int(n))
+    share = met / n if n else math.nan
+    return Judgement(verdict(lo, hi, n, required, min_n), share, lo, hi, int(n), float(required))
 
 
 # --- summary arithmetic --------------------------------------------------------------------
@@ -204,10 +289,11 @@ def _summarise(codes: np.ndarray, elapsed: np.ndarray, met: np.ndarray, n_groups
 
 def stage_table(events: pd.DataFrame, targets: TargetLimits, horizon_min: float, warmup_min: float = 0.0
                 ) -> dict[str, dict]:
-    """Per stage: n, met, share, ci_low, ci_high, p50, p90, p95, p99, limit_min.
+    """Per stage: n, met, share, ci_low, ci_high, p50, p90, p95, p99, limit_min, required, status.
 
     Every stage appears, with share NaN when nothing was judged; limit_min is None for stages
-    with per-row limits (the work-order deadlines).
+    with per-row limits (the work-order deadlines). `required` is the stage's required share
+    and `status` its verdict by `judge` (both None when the targets carry no required shares).
     """
     base = _base_mask(events, warmup_min)
     table: dict[str, dict] = {}
@@ -216,6 +302,9 @@ def stage_table(events: pd.DataFrame, targets: TargetLimits, horizon_min: float,
         s = _summarise(np.zeros(len(elapsed), dtype=np.int64), elapsed, met, 1)
         row = {key: (int(v[0]) if key in ("n", "met") else float(v[0])) for key, v in s.items()}
         row["limit_min"] = _limit(events, stage, targets)[1]
+        req = required_share(targets, name)
+        row["required"] = req
+        row["status"] = None if req is None else verdict(row["ci_low"], row["ci_high"], row["n"], req)
         table[name] = row
     return table
 
@@ -233,7 +322,7 @@ def _group_keys(events: pd.DataFrame, by: str) -> pd.Series:
 def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon_min: float,
                    warmup_min: float = 0.0) -> pd.DataFrame:
     """Long table: one row per (value of `by`, stage), columns [by, stage, n, met, share, ci_low,
-    ci_high, p50, p90, p95, p99].
+    ci_high, p50, p90, p95, p99, required, status] (required and status as in `stage_table`).
 
     `by` is "division", "category", "source", "priority" or "hour" (hour of day of t_call,
     floor(t_call / 60) % 24). The table is rectangular over the `by` values seen after the
@@ -258,9 +347,13 @@ def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon
     for name, stage in STAGES.items():
         judged, elapsed, met, _ = _judge(events, stage, targets, horizon_min, base)
         s = _summarise(remap[codes_all[judged]], elapsed, met, g)
-        part = pd.DataFrame({by: groups, "stage": name, **s})
+        req = required_share(targets, name)
+        status = (np.full(g, None, dtype=object) if req is None
+                  else np.asarray(verdict(s["ci_low"], s["ci_high"], s["n"], req), dtype=object).reshape(g))
+        part = pd.DataFrame({by: groups, "stage": name, **s, "required": req, "status": status})
         parts.append(part)
-    columns = [by, "stage", "n", "met", "share", "ci_low", "ci_high"] + [f"p{q}" for q in PERCENTILES]
+    columns = ([by, "stage", "n", "met", "share", "ci_low", "ci_high"] + [f"p{q}" for q in PERCENTILES]
+               + ["required", "status"])
     out = pd.concat(parts, ignore_index=True)
     # parts are stage-major; reorder to group-major with stages in STAGES order
     order = np.arange(len(out)).reshape(len(STAGES), g).T.ravel()

@@ -86,6 +86,8 @@ class CityPlan:
     density_decay_fraction: float
     urban_density_min_per_km2: float
     checkpoints_per_division: int
+    outlines_file: str
+    subcenters_built_ids: tuple[int, ...]
 
 
 @_frozen
@@ -110,12 +112,20 @@ class Allocation:
 
 @_frozen
 class Targets:
-    """The patrol-system time targets in minutes (3/5/15/30 in the baseline)."""
+    """The patrol-system time targets in minutes (3/5/15/30 in the baseline), and per judged
+    stage the share of events that must meet its limit (`<stage>_required_share`)."""
 
     response_min: float
     on_scene_min: float
     support_min: float
     cordon_min: float
+    respond_required_share: float
+    on_scene_required_share: float
+    support_required_share: float
+    cordon_required_share: float
+    register_dispatch_required_share: float
+    verify_required_share: float
+    close_required_share: float
 
     def as_dict(self) -> dict[str, float]:
         """Plain dict (summaries store targets this way, keyed like [targets])."""

@@ -12,7 +12,7 @@ import difflib
 import math
 from typing import Any, Callable, Sequence
 
-from gridsim.domain import GRID_ROLES, PRIORITIES, SOURCES
+from gridsim.domain import GRID_ROLES, PRIORITIES, SOURCES, STAGES
 from gridsim.scenario.divisions import Division
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, all_keys, template_for, type_name,
@@ -114,10 +114,15 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("city.persons_per_household", *pos), ("city.grid_population_sigma", *nonneg),
         ("city.density_decay_fraction", *pos), ("city.urban_density_min_per_km2", *nonneg),
         ("city.checkpoints_per_division", lambda v: v >= 1, ">= 1"),
+        ("city.subcenters_built_ids", lambda v: all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
+         and len(set(v)) == len(v), "a list of distinct sub-center ids (integers >= 0)"),
         ("staff.grid_leaders", *nonneg), ("staff.fulltime_workers", *nonneg),
         ("staff.parttime_workers", *nonneg), ("staff.police_units", *nonneg),
         ("staff.police_units_min_per_subcenter", *nonneg),
         ("targets.*", *pos), ("deadlines.*", *pos),
+        *((f"targets.{stage}_required_share", lambda v: 0.0 < v <= 1.0,
+           "a share above 0 and at most 1 (e.g. 0.9: 90 % of judged events within the limit)")
+          for stage in STAGES),
         ("travel.mode", lambda v: v in ("road", "zero"), "'road' or 'zero'"),
         ("travel.detour_factor", lambda v: v >= 1.0, ">= 1 (road distance is never shorter than straight)"),
         ("travel.speed_kmh.*", *pos),
@@ -199,6 +204,12 @@ def check_consistency(spec: Sections, data: dict, origin: dict, divisions: Seque
     c, s, run = spec.city, spec.staff, spec.run
     if c.subcenters_built > c.subcenters:
         raise err("city.subcenters_built", "more built than planned", f"<= city.subcenters ({c.subcenters})")
+    if c.subcenters_built_ids and len(c.subcenters_built_ids) != c.subcenters_built:
+        raise err("city.subcenters_built_ids", f"{len(c.subcenters_built_ids)} ids but city.subcenters_built = "
+                  f"{c.subcenters_built}", "exactly city.subcenters_built ids, or [] to draw them by the seed")
+    if c.subcenters_built_ids and max(c.subcenters_built_ids) >= c.subcenters:
+        raise err("city.subcenters_built_ids", f"id {max(c.subcenters_built_ids)} does not exist",
+                  f"ids from 0 to city.subcenters - 1 = {c.subcenters - 1}")
     if c.workstations_started > c.workstations:
         raise err("city.workstations_started", "more started than planned", f"<= city.workstations ({c.workstations})")
     if c.workstations_built > c.workstations_started:
