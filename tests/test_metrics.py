@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gridsim.analysis.metrics import (MIN_JUDGED, STAGES, STATUSES, _group_percentiles, judge, mean_ci,
-                                     paired_difference_ci, required_key, stage_elapsed, stage_table, stage_table_by,
+                                     judge_replications, paired_difference_ci, required_key, stage_elapsed, stage_table, stage_table_by,
                                      verdict, wilson_interval)
 from gridsim.scenario import ScenarioError, Targets, load_scenario
 
@@ -291,3 +291,15 @@ def test_required_share_is_a_scenario_key_in_range():
     for bad in ("0", "1.5", "-0.1"):
         with pytest.raises(ScenarioError, match="on_scene_required_share"):
             load_scenario(None, [f"targets.on_scene_required_share={bad}"])
+
+
+def test_judge_replications_uses_the_spread_of_replications():
+    steady = judge_replications([0.95, 0.96, 0.94, 0.95], [500, 500, 500, 500], 0.9)
+    assert steady.status == "met" and steady.n == 2000 and steady.share == pytest.approx(0.95)
+    noisy = judge_replications([0.99, 0.80, 0.99, 0.85], [500] * 4, 0.9)
+    assert noisy.status == "uncertain" and 0.0 <= noisy.ci_low and noisy.ci_high <= 1.0
+    assert judge_replications([0.5, 0.55, 0.52], [100] * 3, 0.9).status == "missed"
+    one = judge_replications([0.97, NAN], [1000, 0], 0.9)            # the empty replication is left out
+    assert (one.status, one.n) == ("met", 1000) and one.ci_low == pytest.approx(wilson_interval(970, 1000)[0])
+    assert judge_replications([1.0, 1.0], [10, 10], 0.9).status == "too few to judge"
+    assert judge_replications([NAN], [0], 0.9).status == "too few to judge"

@@ -49,8 +49,10 @@ Each stage has a required share, `[targets].<stage>_required_share` (0.9 in the 
 The interval, not the point share, decides, so a planner is never told "met" on a share that
 could as well be under the requirement. The Wilson interval treats events as independent;
 events in one run share queues, so the interval is, if anything, too narrow: pool
-replications before trusting a verdict near the line. Tables built on replication means
-(t intervals) use `verdict(ci_low, ci_high, n, required)`, the same rule on a given interval.
+replications before trusting a verdict near the line. Over replications,
+`judge_replications` applies the same rule to the mean share's Student-t interval (the
+replications' spread is the honest noise); `verdict(ci_low, ci_high, n, required)` is the rule
+on any given interval.
 """
 
 from __future__ import annotations
@@ -209,6 +211,29 @@ def judge(met: int, n: int, required: float, min_n: int = MIN_JUDGED) -> Judgeme
     lo, hi = wilson_interval(int(met), int(n))
     share = met / n if n else math.nan
     return Judgement(verdict(lo, hi, n, required, min_n), share, lo, hi, int(n), float(required))
+
+
+def judge_replications(shares: Iterable[float], ns: Iterable[float], required: float,
+                       min_n: int = MIN_JUDGED) -> Judgement:
+    """Judge a share over replications: the mean share with its Student-t interval when two or
+    more replications judged events (their spread is the honest noise), else the one
+    replication's Wilson interval. n is the events judged over all replications; replications
+    that judged nothing (share NaN) are left out. The interval is clipped to 0-100 %.
+    """
+    if not 0.0 < required <= 1.0:
+        raise ValueError(f"required share must be in (0, 1], got {required!r}")
+    sh = np.asarray(list(shares) if not isinstance(shares, (np.ndarray, pd.Series)) else shares, dtype=np.float64)
+    nn = np.asarray(list(ns) if not isinstance(ns, (np.ndarray, pd.Series)) else ns, dtype=np.float64)
+    have = ~np.isnan(sh) & (np.nan_to_num(nn) > 0)
+    sh, nn = sh[have], nn[have]
+    total = int(nn.sum())
+    if len(sh) >= 2:
+        m, lo, hi = mean_ci(sh)
+        lo, hi = max(0.0, lo), min(1.0, hi)
+        return Judgement(verdict(lo, hi, total, required, min_n), m, lo, hi, total, float(required))
+    if len(sh) == 1:
+        return judge(int(round(sh[0] * nn[0])), int(nn[0]), required, min_n)
+    return Judgement(TOO_FEW, math.nan, math.nan, math.nan, 0, float(required))
 
 
 # --- summary arithmetic --------------------------------------------------------------------
