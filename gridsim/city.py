@@ -5,23 +5,30 @@ Everything the simulation's hot path needs is precomputed here into flat numpy a
 graph search. `City.graph()` gives the same hierarchy and adjacency as a networkx graph,
 built only when asked for (analysis and tests; the simulation never needs it).
 
-Geometry: each division is a disc of its land area around its reference point; grid
-centroids are drawn from a Clark exponential density around that point (dense core, rural
-rim), restricted to the division's multiplicatively weighted Voronoi cell so divisions do not
-overlap. Grids hold about equal populations, so dense areas get many small grids.
+Geometry, with real outlines (`city.outlines_file`, the baseline): coordinates are km on an
+equal-area projection (gridsim.geography); grid centroids are drawn from a Clark exponential
+density around each division's reference point (dense core, rural rim), kept only where they
+fall on the division's land (its outline less Lake Tai), so no grid sits in the lake or in a
+neighbour. Without outlines (`city.outlines_file = ""`) each division is a disc of its land
+area around its reference point, cut by the multiplicatively weighted Voronoi cells so discs
+do not overlap (the model before real geography, kept for other division tables). Grids hold
+about equal populations, so dense areas get many small grids.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
 from gridsim.domain import BUILT, NOT_STARTED, UNDER_CONSTRUCTION
-from gridsim.scenario import Allocation, Division, Scenario, Staff
+from gridsim.geography import OUTLINES_KEY, Outlines, Projection, load_outlines
+from gridsim.scenario import Allocation, Division, Scenario, ScenarioError, Staff
+from gridsim.scenario.divisions import locate_divisions
 
 KM_PER_DEG_LAT = 110.57          # geodesy constant (WGS84 near 31 N), not a modelling choice
 KM_PER_DEG_LON_EQUATOR = 111.32
@@ -75,6 +82,8 @@ class City:
     cp_subcenters: np.ndarray          # (P, M) nearest sub-centers to each checkpoint
     detour_factor: float
     _tree: cKDTree = field(repr=False, default=None)
+    div_land_area: np.ndarray | None = None   # km2 the grids cover (measured outline land, or the table's)
+    outlines: Outlines | None = None          # real boundaries in km, when the scenario has them
 
     @property
     def n_grids(self) -> int:
@@ -223,6 +232,55 @@ def _sample_division_points(rng: np.random.Generator, d: int, n: int, cx, cy, ra
     return out[:n]
 
 
+def _sample_in_outline(rng: np.random.Generator, n: int, cx: float, cy: float, decay_km: float,
+                       outlines: Outlines, d: int) -> np.ndarray:
+    """n points of division d: Clark density around (cx, cy), kept where they fall on its land.
+
+    The density is not truncated at a radius: the outline bounds it, so long divisions
+    (Wuzhong around the lake, Wujiang, Changshu) still get grids at their far ends, fewer of them.
+    """
+    out = np.empty((0, 2))
+    for _ in range(200):
+        m = max(256, 4 * (n - len(out)))
+        r = rng.gamma(2.0, decay_km, size=m)
+        th = rng.uniform(0, 2 * math.pi, size=m)
+        p = np.column_stack([cx + r * np.cos(th), cy + r * np.sin(th)])
+        out = np.vstack([out, p[outlines.contains(d, p)]])
+        if len(out) >= n:
+            return out[:n]
+    raise ValueError(f"division {outlines.names[d]}: could not place {n} grids inside its outline")
+
+
+def _on_land(x: float, y: float, outlines: Outlines, d: int) -> tuple[float, float]:
+    """The point itself when on the division's land, else its nearest outline vertex (a
+    reference point in the lake or just across a simplified border)."""
+    if outlines.contains(d, np.array([[x, y]]))[0]:
+        return x, y
+    v = np.vstack(outlines.land[d])
+    k = int(np.argmin(np.hypot(v[:, 0] - x, v[:, 1] - y)))
+    return float(v[k, 0]), float(v[k, 1])
+
+
+def _geography(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, Outlines | None]:
+    """Division centres (km), land areas, and the outlines (None: discs, the old projection)."""
+    divs = scenario.divisions
+    name = scenario.city.outlines_file
+    if not name:
+        cx, cy = _project(divs)
+        return cx, cy, np.array([d.land_area_km2 for d in divs]), None
+    label = scenario.origin.get(OUTLINES_KEY, scenario.path)
+    path = locate_divisions(name, Path(scenario.folders.get(label, ".")))
+    if path is None:
+        raise ScenarioError(label, OUTLINES_KEY, "boundary file not found",
+                            "a GeoJSON path, relative to the scenario file or a built-in file, or \"\"",
+                            name, True)
+    proj = Projection(float(np.mean([d.ref_lat for d in divs])), float(np.mean([d.ref_lon for d in divs])))
+    outlines = load_outlines(path, [d.name for d in divs], proj)
+    x, y = proj(np.array([d.ref_lat for d in divs]), np.array([d.ref_lon for d in divs]))
+    centres = np.array([_on_land(float(x[k]), float(y[k]), outlines, k) for k in range(len(divs))])
+    return centres[:, 0].copy(), centres[:, 1].copy(), outlines.land_area_km2.copy(), outlines
+
+
 def _office(members: np.ndarray, xy: np.ndarray, weight: np.ndarray) -> int:
     """The member grid nearest the weighted centre: an office inside the territory."""
     w = weight[members]
@@ -241,8 +299,7 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     rng = np.random.default_rng(np.random.SeedSequence(seed_seq.entropy, spawn_key=(0xC17,)))
     divs = scenario.divisions
     nd = len(divs)
-    cx, cy = _project(divs)
-    land = np.array([d.land_area_km2 for d in divs])
+    cx, cy, land, outlines = _geography(scenario)
     radius = np.sqrt(land / math.pi)
     pop20 = np.array([d.population_2020 for d in divs])
     pop = pop20 * c.population_total / pop20.sum()
@@ -256,7 +313,10 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     xy_parts, gpop_parts, garea_parts, gdiv_parts = [], [], [], []
     for d in range(nd):
         n = int(grids_per_div[d])
-        pts = _sample_division_points(rng, d, n, cx, cy, radius, c.density_decay_fraction)
+        if outlines is None:
+            pts = _sample_division_points(rng, d, n, cx, cy, radius, c.density_decay_fraction)
+        else:
+            pts = _sample_in_outline(rng, n, cx[d], cy[d], c.density_decay_fraction * radius[d], outlines, d)
         w = rng.lognormal(0.0, c.grid_population_sigma, size=n) if c.grid_population_sigma > 0 else np.ones(n)
         gpop = pop[d] * w / w.sum()
         # area ~ squared distance to the k-th nearest centroid (local spacing), scaled to the land area
@@ -304,7 +364,10 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
 
     # --- build status, drawn by the seed
     sc_status = np.full(S, UNDER_CONSTRUCTION, dtype=np.int8)
-    sc_status[rng.permutation(S)[: c.subcenters_built]] = BUILT
+    sc_status[rng.permutation(S)[: c.subcenters_built]] = BUILT     # drawn even when ids are given:
+    if c.subcenters_built_ids:                                       # the later draws stay the same
+        sc_status[:] = UNDER_CONSTRUCTION
+        sc_status[list(c.subcenters_built_ids)] = BUILT
     ws_status = np.full(W, NOT_STARTED, dtype=np.int8)
     perm = rng.permutation(W)
     ws_status[perm[: c.workstations_started]] = UNDER_CONSTRUCTION
@@ -350,6 +413,7 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
         nbr_ptr=nbr_ptr, nbr_idx=nbr_idx, nbr_km=nbr_km,
         cp_div=cp_div, cp_x=cp_xy[:, 0].copy(), cp_y=cp_xy[:, 1].copy(),
         cp_subcenters=cp_sc.astype(np.int32), detour_factor=scenario.travel.detour_factor,
+        div_land_area=land, outlines=outlines,
     )
     city._tree = cKDTree(xy)
     return city
