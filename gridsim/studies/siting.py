@@ -80,9 +80,10 @@ def coverage_radius_km(scenario: Scenario, coverage_min: float) -> float:
     return scenario.travel.speed_kmh["fulltime"] * coverage_min / 60.0 / scenario.travel.detour_factor
 
 
-def siting_problem(scenario: Scenario, city: City, coverage_min: float,
-                   demand: np.ndarray | None = None) -> SitingProblem:
-    """The covering instance of a city: candidates are its unbuilt sub-centers."""
+def siting_problem(scenario: Scenario, city: City, coverage_min: float, demand: np.ndarray | None = None,
+                   divisions: list[int] | None = None) -> SitingProblem:
+    """The covering instance of a city: candidates are its unbuilt sub-centers (of `divisions`
+    only, when given: division ids)."""
     if not coverage_min > 0:
         raise ValueError(f"coverage time must be > 0 minutes, got {coverage_min}")
     r = coverage_radius_km(scenario, coverage_min)
@@ -93,7 +94,8 @@ def siting_problem(scenario: Scenario, city: City, coverage_min: float,
     base = np.zeros(city.n_grids, dtype=bool)
     for hits in tree.query_ball_point(np.column_stack([city.sc_x[built], city.sc_y[built]]), r):
         base[hits] = True
-    cand = np.flatnonzero(city.sc_status != BUILT)
+    cand = np.flatnonzero((city.sc_status != BUILT)
+                          & (np.isin(city.sc_div, divisions) if divisions is not None else True))
     rows, cols = [], []
     for j, hits in enumerate(tree.query_ball_point(np.column_stack([city.sc_x[cand], city.sc_y[cand]]), r)):
         rows.extend(hits)
