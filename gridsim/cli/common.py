@@ -1,12 +1,17 @@
 """What every command shares: the usage error, scenario arguments, the output directory check,
-number formatting and the table printer. Command modules import this, never `cli.main`."""
+number formatting, the table printer and the table export (--csv / --xlsx). Command modules
+import this, never `cli.main`."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class UsageError(Exception):
@@ -37,6 +42,19 @@ def run_overrides(args: argparse.Namespace) -> list[str]:
     if args.seed is not None:
         overrides.append(f"run.seed={args.seed}")
     return overrides
+
+
+def default_out_dir(name: str, what: str = "name", prefix: str = "") -> str:
+    """results/<prefix><name>, refusing a name that is not one plain folder name (empty, '..', a
+    path, hidden): it comes from a file or --set and must not steer writes elsewhere. `what`
+    says where it was set ("FILE: name")."""
+    text = str(name)
+    bad = (not text.strip() or text in (".", "..") or text.startswith(".") or re.search(r"[/\\\x00]", text)
+           or Path(text).name != text)
+    if bad:
+        raise UsageError(f"{what} = {text!r}: not usable as the folder name under results/; allowed: "
+                         f"a plain name (no '/', '\\', leading '.', not empty), or give --out DIR")
+    return f"results/{prefix}{text}"
 
 
 def ensure_out_dir(path: str) -> str:
@@ -130,3 +148,87 @@ def print_wrote(paths: Sequence[Any]) -> None:
     """The files a command wrote, one 'wrote PATH' line each."""
     for p in paths:
         print(f"wrote {p}")
+
+
+# --------------------------------------------------------------------------- export
+
+TableData = Union["pd.DataFrame", tuple[Sequence[Sequence[Any]], Sequence[str]]]
+"""A table to export: a DataFrame, or (rows, headers)."""
+NamedTable = tuple[str, TableData]
+"""A table with its name (the CSV `table` column, the Excel sheet name)."""
+
+
+def export_args(p: argparse.ArgumentParser) -> None:
+    """--csv PATH and --xlsx PATH: the printed tables as files."""
+    p.add_argument("--csv", default=None, metavar="PATH",
+                   help="also write the printed tables to a CSV file (several tables: stacked, a 'table' column first)")
+    p.add_argument("--xlsx", default=None, metavar="PATH",
+                   help="also write the printed tables to an Excel workbook, one sheet per table")
+
+
+def check_export_paths(args: argparse.Namespace) -> None:
+    """Refuse an unusable --csv / --xlsx before any work is done."""
+    for flag, suffix in (("csv", ".csv"), ("xlsx", ".xlsx")):
+        path = getattr(args, flag, None)
+        if path is None:
+            continue
+        p = Path(path)
+        if p.suffix.lower() != suffix:
+            raise UsageError(f"--{flag} {path}: the file name must end in {suffix}")
+        if p.is_dir():
+            raise UsageError(f"--{flag} {path}: is a folder; allowed: a file name ending in {suffix}")
+        if not p.parent.is_dir():
+            raise UsageError(f"--{flag} {path}: no folder {p.parent}; allowed: a file in an existing folder")
+
+
+def _frame(table: TableData) -> "pd.DataFrame":
+    import pandas as pd
+    if isinstance(table, pd.DataFrame):
+        return table.reset_index(drop=True)
+    rows, headers = table
+    return pd.DataFrame([list(r) for r in rows], columns=list(headers))
+
+
+def _sheet_names(names: Sequence[str]) -> list[str]:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique."""
+    out: list[str] = []
+    for name in names:
+        base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "table"
+        cand, k = base, 1
+        while cand.lower() in (o.lower() for o in out):
+            k += 1
+            cand = f"{base[:28]}_{k}"
+        out.append(cand)
+    return out
+
+
+def export_tables(tables: Sequence[NamedTable], csv: str | None = None, xlsx: str | None = None) -> list[Path]:
+    """Write named tables to a CSV file and/or an Excel workbook, atomically; returns the files.
+
+    CSV: one table as it is; several stacked into one file with a leading `table` column (the
+    union of their columns, empty where a table has no such column). Excel (openpyxl): one
+    sheet per table. The numbers are the table's values, unrounded: the printed tables round them.
+    """
+    import pandas as pd
+    from gridsim.results.io import atomic_write, atomic_write_with
+
+    frames = [(name, _frame(t)) for name, t in tables]
+    written: list[Path] = []
+    if csv is not None:
+        if len(frames) == 1:
+            out = frames[0][1]
+        else:
+            out = pd.concat([f.assign(table=name)[["table", *f.columns]] for name, f in frames], ignore_index=True)
+        written.append(atomic_write(csv, out.to_csv(index=False)))
+    if xlsx is not None:
+        try:
+            import openpyxl  # noqa: F401  (pandas needs it for .xlsx)
+        except ImportError:
+            raise UsageError("--xlsx needs openpyxl: pip install openpyxl") from None
+
+        def write(tmp: Path) -> None:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                for sheet, (_, f) in zip(_sheet_names([n for n, _ in frames]), frames):
+                    f.to_excel(xw, sheet_name=sheet, index=False)
+        written.append(atomic_write_with(xlsx, write))
+    return written

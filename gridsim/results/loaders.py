@@ -1,7 +1,8 @@
 """Reading saved results back: a run directory or an experiment directory, never a live model.
 
-A *run directory* (`gridsim run --out DIR`) holds `events.parquet`, `summary.json` and the
-resolved `scenario.toml`; an *experiment directory* (`gridsim batch`) holds `runs.parquet`
+A *run directory* (`gridsim run --out DIR`) holds `events.parquet`, `summary.json`, the
+resolved `scenario.toml` and a copy of every data file it names; a folder that lacks any of
+them, or whose files do not belong together, is refused (never drawn as the built-in city); an *experiment directory* (`gridsim batch`) holds `runs.parquet`
 (one row per run, see `ExperimentData`), `summary.csv`, the experiment file and the resolved
 scenarios. `load_results` tells them apart by which files exist. Figures, the report and tests
 read results only through this module, so the file layout and the JSON codec
@@ -25,7 +26,7 @@ import pandas as pd
 from gridsim.analysis.metrics import stage_elapsed
 from gridsim.domain import ECDF_GRID_MIN, PERCENTILES, SOURCES, STAGES
 from gridsim.results.io import read_json
-from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario import Scenario, ScenarioError, load_scenario
 
 # --- runs.parquet columns -----------------------------------------------------------------
 BASE_COLUMNS = ("experiment", "variant", "replication", "seed", "status", "error", "wall_s")
@@ -51,6 +52,36 @@ class NotAResultsDir(ValueError):
 
 class IncompatibleResults(NotAResultsDir):
     """The directory's files do not follow the layout this gridsim reads (e.g. another ECDF grid)."""
+
+
+class DamagedResults(NotAResultsDir):
+    """A results file cannot be read (truncated, overwritten, not the format its name says)."""
+
+
+def _read(path: Path, reader, what: str):
+    """Read one results file; any failure becomes one DamagedResults line naming the file."""
+    try:
+        return reader(path)
+    except FileNotFoundError:
+        raise NotAResultsDir(f"{path}: missing") from None
+    except Exception as exc:          # OSError, ValueError (JSON, ArrowInvalid) or pyarrow's own errors
+        raise DamagedResults(f"{path}: cannot be read as {what} ({_first_line(exc)}); the file is damaged "
+                             f"or truncated: write it again (rerun the command that made it)") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """A Parquet results file; DamagedResults if it cannot be read."""
+    return _read(Path(path), pd.read_parquet, "a Parquet table")
+
+
+def read_summary(path: str | Path) -> Any:
+    """A JSON results file (results codec); DamagedResults if it cannot be read."""
+    return _read(Path(path), read_json, "JSON")
 
 
 # ============================================================================== scenarios
@@ -105,11 +136,24 @@ class RunData:
 
     @classmethod
     def load(cls, path: str | Path) -> "RunData":
+        """A run folder: refused (NotAResultsDir, one line) if a file is missing or damaged, if its
+        scenario.toml names a data file that is not in the folder, or if its files do not
+        belong to the same run."""
         p = Path(path)
-        events = pd.read_parquet(p / "events.parquet")
-        summary = read_json(p / "summary.json")
         scen_path = p / "scenario.toml"
-        scenario = load_resolved_scenario(scen_path) if scen_path.exists() else load_scenario(None)
+        if not scen_path.is_file():
+            raise NotAResultsDir(f"{p}: no scenario.toml, so the city and targets of this run are unknown "
+                                 f"(a run folder holds events.parquet, summary.json and scenario.toml); "
+                                 f"run it again with gridsim run ... --out {p}")
+        scenario = _folder_scenario(scen_path)
+        summary = read_summary(p / "summary.json")
+        if not isinstance(summary, dict):
+            raise DamagedResults(f"{p / 'summary.json'}: not a run summary (a JSON object)")
+        events = read_parquet(p / "events.parquet")
+        total = (summary.get("volumes") or {}).get("events_total")
+        if total is not None and total != len(events):
+            raise IncompatibleResults(f"{p}: events.parquet holds {len(events):,} events but summary.json "
+                                      f"counts {total:,}: the files come from different runs; run it again")
         return cls(events=events, summary=summary, scenario=scenario, dir=p)
 
     @classmethod
@@ -147,6 +191,21 @@ class RunData:
         return stage_elapsed(self.events, stage, self.targets, self.horizon_min, self.warmup_min)
 
 
+def _folder_scenario(scen_path: Path) -> Scenario:
+    """A run folder's scenario.toml, every data file it names found inside the folder itself."""
+    folder = scen_path.parent.resolve()
+    try:
+        scenario = load_resolved_scenario(scen_path)
+    except ScenarioError as exc:
+        raise NotAResultsDir(str(exc)) from None
+    for f in scenario.data_files:
+        if Path(f.path).resolve().parent != folder:
+            raise NotAResultsDir(f"{scen_path} names {f.key} = '{scenario.get(f.key)}', which is not in "
+                                 f"{scen_path.parent}/ (a run folder carries a copy of every data file it "
+                                 f"read); run it again with this gridsim")
+    return scenario
+
+
 # ============================================================================== an experiment
 
 @dataclass
@@ -170,7 +229,7 @@ class ExperimentData:
     @classmethod
     def load(cls, path: str | Path) -> "ExperimentData":
         p = Path(path)
-        runs = pd.read_parquet(p / "runs.parquet")
+        runs = read_parquet(p / "runs.parquet")
         tomls = sorted(p.glob("*.toml")) + sorted(p.glob("scenarios/*.toml"))
         config, config_path = _experiment_file(p, tomls)
         first = str(runs["variant"].iloc[0]) if "variant" in runs.columns and len(runs) else None

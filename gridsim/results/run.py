@@ -1,24 +1,34 @@
-"""One run: build the city, simulate, summarise, and write `events.parquet` + `summary.json`.
+"""One run: build the city, simulate, summarise, and write its run folder.
 
 `simulate` is the single entry point that `gridsim run`, batch experiments and the tuner
-share, so a run means the same thing everywhere.
+share, so a run means the same thing everywhere. `write_run` writes a self-contained run
+folder as a whole (see `gridsim.results.io.staged_folder`): events.parquet, summary.json,
+scenario.toml and a copy of every data file the scenario read, which scenario.toml names
+by its plain file name, so `gridsim run DIR/scenario.toml` repeats the run and
+`gridsim plot DIR` draws it without looking anywhere else. `estimate_memory` says before
+anything is allocated whether a run can fit in the machine's memory.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import tomli_w
 
 from gridsim import __version__
 from gridsim.city import City, build_city
 from gridsim.analysis.metrics import stage_table, stage_table_by
 from gridsim.engine.model import STREAMS, CityModel, Progress
 from gridsim.results.table import events_table
-from gridsim.results.io import atomic_write, to_jsonable, write_json, write_parquet
+from gridsim.results.io import atomic_write, staged_folder, to_jsonable, write_json, write_parquet
 from gridsim.scenario import Scenario
+from gridsim.scenario.divisions import DataFile
 
 TARGET_STAGES = ("respond", "on_scene", "support", "cordon")
 WORK_ORDER_STAGES = ("register_dispatch", "verify", "close")
@@ -96,14 +106,134 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
     return to_jsonable(out)
 
 
+RUN_FILES = ("events.parquet", "summary.json", "scenario.toml")
+"""The files every run folder holds (besides the copies of the data files its scenario read)."""
+STORE_MARKERS = ("fingerprint.json", "runs.parquet", "runs")
+"""Entries that make a folder a batch store (gridsim.studies.store), which a run must not enter."""
+
+
+def run_folder_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be (re)placed by a run folder, or None if it can: it may not exist yet,
+    be empty, or be an earlier run folder (which is replaced as a whole, figures and all)."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    if not p.is_dir():
+        return f"{path} exists and is not a folder"
+    cwd = Path.cwd().resolve()
+    if p.resolve() == cwd or p.resolve() in cwd.parents:
+        return f"{path} is the current folder (or holds it); a run folder is replaced as a whole"
+    names = {q.name for q in p.iterdir()}
+    store = sorted(names & set(STORE_MARKERS))
+    if store:
+        return f"{path} is a batch results store (it holds {store[0]}); a run would mix its files into it"
+    if names and not names & set(RUN_FILES):
+        return (f"{path} is not a run folder (it holds '{sorted(names)[0]}'); a run folder is replaced as a "
+                f"whole, so gridsim writes only into a new, empty or earlier run folder")
+    return None
+
+
+def _data_file_names(files: tuple[DataFile, ...]) -> dict[str, str]:
+    """Each data file's name in the run folder: its own name, made unique if two share one."""
+    names: dict[str, str] = {}
+    for f in files:
+        base = Path(f.path).name
+        name, k = base, 1
+        while name in names.values() or name in RUN_FILES:
+            k += 1
+            name = f"{Path(base).stem}_{k}{Path(base).suffix}"
+        names[f.key] = name
+    return names
+
+
+def _copy_data_file(f: DataFile, dest: Path) -> None:
+    """Copy a data file into the run folder, refusing one that changed since the scenario read it."""
+    data = Path(f.path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != f.sha256:
+        raise OSError(f"{f.path} changed while the run used it ({f.key}); run again")
+    atomic_write(dest, data)
+
+
+def saved_scenario_toml(scenario: Scenario, names: dict[str, str]) -> str:
+    """The resolved scenario as TOML, its data-file keys pointing at the copies beside it."""
+    data = copy.deepcopy(scenario.data)
+    data.pop("extends", None)
+    for key, name in names.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = name
+    header = (f"# resolved scenario of {scenario.path} (gridsim {__version__}); the data files it names "
+              f"are the copies in this folder\n")
+    return header + tomli_w.dumps(data)
+
+
 def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:
-    """Write events.parquet, summary.json and the resolved scenario.toml into out_dir, atomically."""
+    """Write the run folder `out_dir` as a whole: events.parquet, summary.json, scenario.toml and
+    the data files it names. The previous folder (figures, report and all) is replaced only
+    once the new one is complete; a kill at any moment leaves one or the other."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    names = _data_file_names(scenario.data_files)
+    with staged_folder(out) as staging:
+        write_parquet(result.events, staging / "events.parquet")
+        write_json(staging / "summary.json", result.summary)
+        for f in scenario.data_files:
+            _copy_data_file(f, staging / names[f.key])
+        atomic_write(staging / "scenario.toml", saved_scenario_toml(scenario, names))
     paths = {"events": out / "events.parquet", "summary": out / "summary.json", "scenario": out / "scenario.toml"}
-    write_parquet(result.events, paths["events"])
-    write_json(paths["summary"], result.summary)
-    atomic_write(paths["scenario"], f"# resolved scenario of {scenario.path} (gridsim {__version__})\n"
-                 + scenario.to_toml())
+    paths.update({key: out / name for key, name in names.items()})
     return paths
 
+
+# --------------------------------------------------------------------------- memory
+
+BASE_BYTES = 400e6
+"""Memory of a run before its events: interpreter, libraries, city, model (measured: a 1-day
+baseline run peaks at 0.31 GB, a 30-day one at 0.66 GB with 0.75 M events)."""
+BYTES_PER_EVENT = 360.0
+"""Peak memory per event of `gridsim run` (event loop, events table, Parquet): the 365-day
+baseline (9.15 M events) peaks at about 3.4 GiB; 30 days (0.75 M events) at 0.66 GB."""
+
+_PATROL_STAFF = {"fulltime": "fulltime_workers", "leader": "grid_leaders", "parttime": "parttime_workers"}
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Expected events of a run and the peak memory they need."""
+
+    events: float
+    bytes: float
+
+
+def expected_events(scenario: Scenario) -> float:
+    """Expected events (110 incidents, 12345 work orders, patrol reports) of a run, from the
+    demand rates alone: no city, no arrays, so it is instant even for absurd sizes."""
+    run, dm, sg = scenario.run, scenario.demand, scenario.surge
+    per_source = {"110": dm.police_per_day,
+                  "12345": dm.hotline_per_day * (1.0 - dm.hotline_first_contact_share),
+                  "grid": 0.0}
+    for role, staff_key in _PATROL_STAFF.items():
+        sh = scenario.shifts[role]
+        duty_h = (5 * max(0.0, sh.weekday_hours[1] - sh.weekday_hours[0])
+                  + 2 * max(0.0, sh.weekend_hours[1] - sh.weekend_hours[0])) / 7.0
+        per_source["grid"] += dm.patrol_reports_per_hour[role] * getattr(scenario.staff, staff_key) * duty_h
+    total = run.days * sum(per_source.values())
+    if sg.enabled and sg.multiplier > 1.0:      # extra events in the surge window (all divisions: an upper bound)
+        hours = max(0.0, min(sg.duration_hours, run.days * 24.0 - sg.start_hour))
+        total += (sg.multiplier - 1.0) * hours / 24.0 * sum(per_source[s] for s in sg.sources if s in per_source)
+    return float(total)
+
+
+def estimate_memory(scenario: Scenario) -> MemoryEstimate:
+    """The peak memory `gridsim run` of this scenario is expected to need."""
+    events = expected_events(scenario)
+    return MemoryEstimate(events=events, bytes=BASE_BYTES + BYTES_PER_EVENT * events)
+
+
+def machine_memory() -> int | None:
+    """Physical memory of this machine in bytes (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
