@@ -2,9 +2,6 @@
 scenario runs and builds the chosen sub-centers, bad input fails in one line with nothing written."""
 
 import itertools
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -73,26 +70,44 @@ def test_built_ids_build_exactly_those(baseline_city):
     assert np.array_equal(c2.ws_status, baseline_city.ws_status)
 
 
-def _site(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "gridsim", "site", *args], capture_output=True, text=True,
-                          cwd=tmp_path)
+SMALL = ["run.warmup_hours=2", "city.subcenters=30", "city.subcenters_built=20", "city.workstations=60",
+         "city.workstations_built=50", "city.workstations_started=58", "city.grids=600",
+         "staff.fulltime_workers=600", "staff.grid_leaders=600", "staff.parttime_workers=1200",
+         "staff.police_units=150", "demand.police_per_day=800", "demand.hotline_per_day=1600"]
+"""A small Suzhou (30 sub-centers, 600 grids, inside the real outlines) keeps the command test fast."""
 
 
-def test_site_command_writes_a_scenario_that_runs(tmp_path):
+def _site(tmp_path, monkeypatch, *args):
+    from gridsim.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    return main(["site", *args])
+
+
+def test_site_command_writes_a_scenario_that_runs(tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
-    r = _site(tmp_path, "--coverage-min", "15", "--subcenters", "2", "--replications", "2", "--days", "1",
-              "--set", "run.warmup_hours=2", "--division", "Wujiang", "--out", str(out))
-    assert r.returncode == 0, r.stderr
+    sets = [a for kv in SMALL for a in ("--set", kv)]
+    code = _site(tmp_path, monkeypatch, "--coverage-min", "15", "--subcenters", "2", "--replications", "2",
+                 "--days", "1", *sets, "--out", str(out))
+    assert code == 0, capsys.readouterr().err
     for f in ("sited.toml", "sites.csv", "order.csv", "siting.csv", "siting_map.png"):
         assert (out / f).is_file()
     s = load_scenario(out / "sited.toml")
-    assert s.city.subcenters_built == 73 and s.run.warmup_hours == 2.0
+    assert s.city.subcenters_built == 22 and s.run.warmup_hours == 2.0 and s.city.grids == 600
     c = build_city(s)
-    wj = c.division_names.index("Wujiang")
     chosen = [int(line.split(",")[0]) for line in (out / "sites.csv").read_text().splitlines()[1:]]
-    assert len(chosen) == 2 and all(c.sc_div[i] == wj and c.sc_status[i] == BUILT for i in chosen)
+    assert len(chosen) == 2 and all(c.sc_status[i] == BUILT for i in chosen)
+    assert len((out / "order.csv").read_text().splitlines()) == 1 + 10     # all 10 candidates in order
     table = (out / "siting.csv").read_text()
     assert "chosen" in table and "random" in table and "current" in table
+    from gridsim.results.run import simulate
+    assert simulate(s, keep_hourly=False).summary["volumes"]["events_total"] > 0     # the written scenario runs
+
+
+def test_site_division_limits_the_candidates(baseline_city):
+    s = load_scenario()
+    wj = baseline_city.division_names.index("Wujiang")
+    p = siting_problem(s, baseline_city, 15.0, divisions=[wj])
+    assert len(p.candidates) >= 1 and (baseline_city.sc_div[p.candidates] == wj).all()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -101,9 +116,9 @@ def test_site_command_writes_a_scenario_that_runs(tmp_path):
     (["--coverage-min", "15", "--subcenters", "2", "--division", "Atlantis"], "unknown division"),
     (["--coverage-min", "15", "--subcenters", "2", "--set", "city.outlines_file=bad.geojson"], "not valid JSON"),
 ])
-def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, args, message):
     (tmp_path / "bad.geojson").write_text("{oops")
-    r = _site(tmp_path, *args, "--out", str(tmp_path / "o"))
-    assert r.returncode == 2
-    assert message in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert _site(tmp_path, monkeypatch, *args, "--out", str(tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o").exists()

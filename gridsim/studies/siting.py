@@ -187,7 +187,8 @@ def confirm(variants: dict[str, Scenario], replications: int, seed: int,
         for r in range(replications):
             res = simulate(sc, replication=r, seed=seed, keep_hourly=False)
             for st in STAGES:
-                shares[name][st].append(float(res.summary["stages"][st]["share"]))
+                share = res.summary["stages"][st]["share"]       # None: nothing judged in that stage
+                shares[name][st].append(math.nan if share is None else float(share))
             if progress:
                 progress(name, r)
     ref = next(iter(variants))
