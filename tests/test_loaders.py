@@ -4,12 +4,15 @@ results codec, and refusing an experiment store written on another ECDF grid."""
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from gridsim.domain import ECDF_GRID_MIN
+from gridsim.scenario import load_scenario
 from gridsim.results import loaders
 from gridsim.results.io import write_json, write_parquet
 
@@ -61,6 +64,10 @@ def test_run_directory_read_with_the_codec(tmp_path):
     write_json(tmp_path / "summary.json", {"scenario": "mine", "targets": targets, "horizon_min": 2880.0,
                                            "warmup_hours": 6, "days": 2, "seed": 11,
                                            "stages": {"cordon": {"p99": math.inf, "share": math.nan}}})
+    scen = load_scenario(None)                  # a run folder is self-contained: scenario and its data files
+    (tmp_path / "scenario.toml").write_text(scen.to_toml())
+    for data_file in scen.data_files:
+        shutil.copy(data_file.path, tmp_path / Path(data_file.path).name)
     run = loaders.load_results(tmp_path)
     assert isinstance(run, loaders.RunData) and loaders.detect_kind(tmp_path) == "run"
     assert run.targets == targets                       # the run's own targets, not the scenario's

@@ -18,7 +18,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from gridsim.analysis.metrics import stage_elapsed, stage_table
+from gridsim.analysis.metrics import judge_replications, stage_elapsed, stage_table
 from gridsim.cli.main import main
 from gridsim.domain import ECDF_GRID_MIN, ROLE_LABEL, ROLES, TARGET_KEY, TARGET_STAGES
 from gridsim.results import loaders
@@ -188,7 +188,9 @@ def test_hist_by_category(run_data):
     el = run_data.elapsed("on_scene")
     cats = set(run_data.events.set_index("event_id").loc[el["event_id"], "category"].astype(str))
     visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
-    assert {ax.get_title(loc="left").split(" (")[0] for ax in visible} == cats
+    titles = {ax.get_title(loc="left").rsplit(" (", 1)[0] for ax in visible}
+    assert titles == {labels.category_label(c) for c in cats}
+    assert "requests for help" in titles and not any("_" in t for t in titles)     # readable, not police_help
     for ax in visible:
         assert len(_vlines(ax, 5.0)) == 1
         assert ax.patches, "no bars"
@@ -289,22 +291,42 @@ def test_ecdf_experiment_one_curve_per_variant(exp_data):
                 mean = np.mean(np.vstack(ok[ok["variant"] == v][f"ecdf.{stage}"].to_list()), axis=0)
                 assert np.allclose(ln.get_ydata(), mean)
                 share = ok[ok["variant"] == v][f"{stage}.share"].mean()
-                assert ln.get_label().endswith(f"{100 * share:.1f}%")
+                j = judge_replications(ok[ok["variant"] == v][f"{stage}.share"], ok[ok["variant"] == v][f"{stage}.n"],
+                                       exp_data.targets[f"{stage}_required_share"])
+                assert ln.get_label() == f"{v}: {100 * share:.1f}% ({j.status})"
+            required = [ln for ln in ax.get_lines() if ln.get_color() == style.REQUIRED_COLOR]
+            assert [float(ln.get_ydata()[0]) for ln in required] == [0.9]          # the required share drawn
         assert "min" in ax.get_xlabel()
 
 
-def test_staffing_against_factor(exp_data):
+def test_variants_are_named_points_with_verdicts(exp_data):
     fig = staffing.staffing_experiment(exp_data)
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_visible()}
     assert "on scene: p90" in panels and "on scene <= 5 min" in panels and "busy share: full-time grid workers" in panels
     ax = panels["on scene: p90"]
     assert len(_hlines(ax, 5.0)) == 1
-    line = [ln for ln in ax.get_lines() if ln.get_marker() == "o"][0]
-    assert list(line.get_xdata()) == sorted(VARIANTS.values())
+    # named variants: one point per variant at a named position, no line joining them
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(VARIANTS)
+    points = [ln for ln in ax.get_lines() if ln.get_marker() not in ("None", None, "", "_") and len(ln.get_xdata()) == 1]
+    assert [float(p.get_xdata()[0]) for p in points] == [0.0, 1.0]
+    assert not [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1 and ln.get_linestyle() == "-"]
     ok = exp_data.ok
-    expect = [ok[ok[FACTOR] == x]["on_scene.p90"].mean() for x in sorted(VARIANTS.values())]
-    assert np.allclose(line.get_ydata(), expect)
-    assert "min" in ax.get_ylabel() and FACTOR in fig._supxlabel.get_text()
+    expect = [ok[ok["variant"] == v]["on_scene.p90"].mean() for v in VARIANTS]
+    assert np.allclose([p.get_ydata()[0] for p in points], expect)
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]        # no invented crossing
+    # share panels: the required share drawn, each point coloured by its verdict
+    share_ax = panels["on scene <= 5 min"]
+    assert [ln for ln in share_ax.get_lines() if ln.get_color() == style.REQUIRED_COLOR
+            and np.allclose(ln.get_ydata(), 0.9)]
+    for x, v in enumerate(VARIANTS):
+        rows = ok[ok["variant"] == v]
+        j = judge_replications(rows["on_scene.share"], rows["on_scene.n"], 0.9)
+        pt = [p for p in share_ax.get_lines() if len(p.get_xdata()) == 1 and p.get_xdata()[0] == x
+              and p.get_marker() != "_"][0]
+        assert pt.get_color() == style.STATUS_COLOR[j.status]
+    for bar in share_ax.collections:                                               # whiskers stay in 0-100 %
+        for seg in bar.get_segments():
+            assert np.all((seg[:, 1] >= 0) & (seg[:, 1] <= 1))
     single = staffing.staffing_experiment(exp_data, metric="util_fulltime")
     assert len([a for a in single.axes if a.get_visible()]) == 1
     # a second factor that some variants leave unset (NaN) or set to a list, as in surge.toml
@@ -315,9 +337,8 @@ def test_staffing_against_factor(exp_data):
     assert mixed_data.factors == [FACTOR, "surge.divisions"]
     mixed = staffing.staffing_experiment(mixed_data)
     assert any(ax.get_visible() for ax in mixed.axes)
-    no_factor = loaders.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))
-    with pytest.raises(style.NotApplicable):
-        staffing.staffing_experiment(no_factor)
+    no_factor = loaders.ExperimentData(runs=exp_data.runs.drop(columns=[FACTOR]))   # variants without a number
+    assert staffing.staffing_experiment(no_factor).axes[0].get_xticklabels()
 
 
 def test_utilisation_experiment(exp_data):

@@ -15,12 +15,13 @@ from matplotlib import patheffects
 from matplotlib.figure import Figure
 from scipy import stats as sps
 
+from gridsim.analysis.metrics import TOO_FEW, Judgement, judge
 from gridsim.domain import ECDF_GRID_MIN, STAGES, TARGET_STAGES
 from gridsim.results.loaders import ExperimentData, RunData
-from gridsim.viz.labels import context, fmt_pct, target_min
-from gridsim.viz.style import (NOTE_COLOR, PALETTE, STYLE, TARGET_COLOR, new_figure, nice_ceil, no_data, pct_axis,
-                               suptitle)
-from gridsim.viz.variants import variant_colors, variant_order
+from gridsim.viz.labels import STATUS_MARK, context, fmt_pct, judgement_text, required_of, target_min
+from gridsim.viz.style import (NOTE_COLOR, PALETTE, REQUIRED_COLOR, STATUS_COLOR, STYLE, TARGET_COLOR, new_figure,
+                               nice_ceil, no_data, pct_axis, suptitle)
+from gridsim.viz.variants import variant_colors, variant_judgement, variant_order
 
 
 def ecdf_xmax(target: float, q97: float) -> float:
@@ -50,18 +51,27 @@ def finish_ecdf_axis(ax, target: float, xmax: float) -> None:
     ax.set_ylabel("share of events reached")
 
 
-def _annotate_share(ax, target: float, share: float, n: int, xmax: float) -> None:
-    ax.plot([0, target], [share, share], color=TARGET_COLOR, lw=0.8, ls=":")
-    ax.plot([target], [share], "o", color=TARGET_COLOR, ms=5, zorder=5)
+def draw_required(ax, required: float, axis: str = "y") -> None:
+    """The required share as a line across a share axis, labelled at its end."""
+    line = ax.axhline if axis == "y" else ax.axvline
+    line(required, color=REQUIRED_COLOR, ls="-.", lw=1.1, label=f"required {fmt_pct(required, 0)}")
+
+
+def _annotate_share(ax, target: float, j: Judgement, xmax: float) -> None:
+    """The share within the target on the curve, coloured and worded by its verdict."""
+    share = j.share
+    color = STATUS_COLOR[j.status]
+    ax.plot([0, target], [share, share], color=color, lw=0.8, ls=":")
+    ax.plot([target], [share], STATUS_MARK[j.status] if j.status != TOO_FEW else "o", color=color, ms=7, zorder=5)
     right = target < 0.6 * xmax
-    ax.annotate(f"{fmt_pct(share)} within {target:g} min\n(n = {n:,})", xy=(target, share),
+    ax.annotate(f"{fmt_pct(share)} within {target:g} min (n = {j.n:,})\n{judgement_text(j)}", xy=(target, share),
                 xytext=(8 if right else -8, -4 if share > 0.5 else 10), textcoords="offset points",
                 ha="left" if right else "right", va="top" if share > 0.5 else "bottom",
-                fontsize=9, color=TARGET_COLOR, fontweight="bold",
+                fontsize=8.5, color=color, fontweight="bold",
                 path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
 
 
-def _run_panel(ax, el: np.ndarray, target: float) -> float:
+def _run_panel(ax, el: np.ndarray, target: float, required: float) -> float:
     """One stage's ECDF of a run's elapsed times; returns the panel's x limit."""
     n = len(el)
     if n == 0:
@@ -74,7 +84,7 @@ def _run_panel(ax, el: np.ndarray, target: float) -> float:
     xs = np.r_[0.0, fin, max(xmax, fin[-1] if len(fin) else 0.0)]
     ys = np.r_[0.0, y, y[-1] if len(y) else 0.0]
     ax.step(xs, ys, where="post", color=PALETTE[0], lw=1.8, label="events judged")
-    _annotate_share(ax, target, float(np.mean(el <= target)), n, xmax)
+    _annotate_share(ax, target, judge(int(np.sum(el <= target)), n, required), xmax)
     censored = int(np.sum(~np.isfinite(el)))
     beyond = int(np.sum(np.isfinite(el) & (el > xmax)))
     notes = []
@@ -96,8 +106,11 @@ def ecdf_run(run: RunData) -> Figure:
         for ax, stage in zip(axes.ravel(), TARGET_STAGES):
             target = target_min(run.targets, stage)
             ax.set_title(STAGES[stage].title, loc="left")
-            xmax = _run_panel(ax, run.elapsed(stage)["elapsed"].to_numpy(dtype=float), target)
+            required = required_of(run.targets, stage)
+            xmax = _run_panel(ax, run.elapsed(stage)["elapsed"].to_numpy(dtype=float), target, required)
             finish_ecdf_axis(ax, target, xmax)
+            draw_required(ax, required)
+            ax.legend(loc="center right", fontsize=8)
         suptitle(fig, "Time from call to each target stage (cumulative share of events)", context(run))
     return fig
 
@@ -118,7 +131,12 @@ def _experiment_panel(ax, exp: ExperimentData, stage: str, target: float, colors
         share_col = f"{stage}.share"
         share = float(pd.to_numeric(rows[share_col], errors="coerce").mean()) if share_col in rows \
             else float(np.interp(target, grid, m))
-        ax.plot(grid, m, color=colors[v], lw=1.7, label=f"{v}: {fmt_pct(share)}")
+        j = variant_judgement(exp, v, stage)
+        verdict_text = j.status if j.status != TOO_FEW else "too few to judge"
+        ax.plot(grid, m, color=colors[v], lw=1.7, label=f"{v}: {fmt_pct(share)} ({verdict_text})")
+        if j.status != TOO_FEW and np.isfinite(j.share):
+            ax.plot([target], [j.share], STATUS_MARK[j.status], color=STATUS_COLOR[j.status], mec=colors[v],
+                    ms=7, zorder=5)
         if np.isfinite(lo).any():
             ax.fill_between(grid, np.clip(lo, 0, 1), np.clip(hi, 0, 1), color=colors[v], alpha=0.18, lw=0)
         drawn += 1
@@ -129,10 +147,11 @@ def _variant_legend(ax, legend_order: list[str], target: float) -> None:
     """The target first, then the variants in sweep order."""
     handles, labels = ax.get_legend_handles_labels()
     first = {lab.split(": ")[0]: i for i, lab in enumerate(labels)}
-    order = [i for i, lab in enumerate(labels) if lab.startswith("target")] + \
+    order = [i for i, lab in enumerate(labels) if lab.startswith(("target", "required"))] + \
             [first[v] for v in legend_order if v in first]
     ax.legend([handles[i] for i in order], [labels[i] for i in order],
-              title=f"variant: share within {target:g} min", loc="lower right", fontsize=8, title_fontsize=8)
+              title=f"variant: share within {target:g} min (verdict)", loc="lower right", fontsize=8,
+              title_fontsize=8)
 
 
 def ecdf_experiment(exp: ExperimentData) -> Figure:
@@ -150,6 +169,7 @@ def ecdf_experiment(exp: ExperimentData) -> Figure:
             if not drawn:
                 no_data(ax)
             finish_ecdf_axis(ax, target, xmax)
+            draw_required(ax, required_of(targets, stage))
             if drawn:
                 _variant_legend(ax, legend_order, target)
         suptitle(fig, "Time from call to each target stage, per variant (mean, band: 95 % CI over replications)",

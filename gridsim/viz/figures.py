@@ -1,7 +1,8 @@
 """The figure registry: which kinds exist, which apply to a directory's data, and making and saving them.
 
 Every figure function takes data (a `RunData` / `ExperimentData` from gridsim.results.loaders)
-and returns a `matplotlib.figure.Figure`. `save_figures` writes `DIR/figures/<kind>.<fmt>`.
+and returns a `matplotlib.figure.Figure`. `save_figures` writes `DIR/figures/<kind>.<fmt>`
+(maps: `map_<metric>.<fmt>`, one file per metric).
 
 Figure kinds (KINDS):
     ecdf         time to respond / on scene / regional support / cordon, target lines
@@ -9,7 +10,7 @@ Figure kinds (KINDS):
     divisions    share meeting each target by division, 95 % Wilson CI (runs)
     hourly       volume and on-scene share by hour of day (runs)
     map          grids coloured by a per-grid metric, units by build status (runs)
-    staffing     metrics against a swept numeric factor, mean and 95 % CI (experiments)
+    staffing     metrics per variant: named points, 95 % CI, required share and verdict (experiments)
     utilisation  busy share by role and hour (runs) / by role and variant (experiments)
 """
 
@@ -59,7 +60,7 @@ def kinds_for(data: RunData | ExperimentData) -> tuple[str, ...]:
     if isinstance(data, RunData):
         return RUN_KINDS
     kinds = ["ecdf"]
-    if data.numeric_factors:
+    if len(data.ok):
         kinds.append("staffing")
     if any(f"util.{r}" in data.runs.columns for r in ROLES):
         kinds.append("utilisation")
@@ -88,7 +89,7 @@ def make_figure(data: RunData | ExperimentData, kind: str, metric: str | None = 
 
 def save_figures(data: RunData | ExperimentData, kinds: Iterable[str] | None = None, fmt: str = "png",
                  metric: str | None = None, out_dir: str | Path | None = None) -> list[Path]:
-    """Write `<out_dir or DIR/figures>/<kind>.<fmt>` for each kind (default: all that apply)."""
+    """Write `<out_dir or DIR/figures>/<figure_stem>.<fmt>` for each kind (default: all that apply)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
     kinds = list(kinds) if kinds else list(kinds_for(data))
@@ -99,5 +100,13 @@ def save_figures(data: RunData | ExperimentData, kinds: Iterable[str] | None = N
         if needs_city(data, kind) and city is None:
             city = build_city(data.scenario)
         fig = make_figure(data, kind, metric=metric, city=city)
-        paths.append(save_figure(fig, out / f"{kind}.{fmt}", fmt))
+        paths.append(save_figure(fig, out / f"{figure_stem(data, kind, metric)}.{fmt}", fmt))
     return paths
+
+
+def figure_stem(data: RunData | ExperimentData, kind: str, metric: str | None = None) -> str:
+    """The file name of a figure without its suffix: the kind, and for maps the metric too
+    (`map_on_scene_p90`), so maps of different metrics never overwrite each other."""
+    if kind == "map" and isinstance(data, RunData):
+        return f"map_{metric or DEFAULT_MAP_METRIC}"
+    return kind

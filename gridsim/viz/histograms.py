@@ -11,9 +11,10 @@ from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from gridsim.analysis.metrics import MIN_JUDGED
 from gridsim.domain import SOURCE_LABEL, SOURCES
 from gridsim.results.loaders import RunData
-from gridsim.viz.labels import context, fmt_pct, target_min
+from gridsim.viz.labels import category_label, context, fmt_pct, target_min
 from gridsim.viz.style import (PALETTE, SOURCE_COLOR, STYLE, TARGET_COLOR, new_figure, nice_ceil, no_data, pct_axis,
                                suptitle)
 
@@ -41,9 +42,10 @@ def _category_panel(ax, sub: pd.DataFrame, cat: str, bins: np.ndarray, target: f
     ax.hist(np.clip(x[np.isfinite(x)], 0, None), bins=bins, weights=w[np.isfinite(x)],
             color=SOURCE_COLOR.get(src, PALETTE[0]), alpha=0.85)
     ax.axvline(target, color=TARGET_COLOR, ls="--", lw=1.3)
-    ax.set_title(f"{cat} ({src})", loc="left", fontsize=9.5)
+    ax.set_title(f"{category_label(cat)} ({src})", loc="left", fontsize=9.5)
     over = int(np.sum(x > xmax))
-    note = f"n = {n:,}\n{fmt_pct(float(np.mean(x <= target)))} within {target:g} min"
+    note = f"n = {n:,}\n{fmt_pct(float(np.mean(x <= target)))} within {target:g} min" if n >= MIN_JUDGED \
+        else f"n = {n:,}: too few to judge"
     if over:
         note += f"\n{fmt_pct(over / n)} beyond {xmax:g} min"
     ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=8,

@@ -9,11 +9,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from gridsim.analysis.metrics import stage_table, stage_table_by
+from gridsim.analysis.metrics import MIN_JUDGED, MISSED, TOO_FEW, stage_table, stage_table_by
 from gridsim.domain import SOURCE_LABEL, SOURCES, stage_label
 from gridsim.results.loaders import RunData
-from gridsim.viz.labels import context, fmt_pct, target_min
-from gridsim.viz.style import PALETTE, REF_COLOR, SOURCE_COLOR, STYLE, new_figure, pct_axis, suptitle
+from gridsim.viz.labels import STATUS_MARK, context, fmt_pct, required_of, target_min
+from gridsim.viz.style import (NOTE_COLOR, PALETTE, REF_COLOR, REQUIRED_COLOR, SOURCE_COLOR, STATUS_COLOR, STYLE,
+                               new_figure, pct_axis, suptitle)
 
 HOURS = np.arange(24)
 
@@ -26,6 +27,21 @@ def hour_exposure(horizon_min: float, warmup_min: float) -> np.ndarray:
             a = d * 1440.0 + h * 60.0
             out[h] += max(0.0, min(a + 60.0, horizon_min) - max(a, warmup_min)) / 60.0
     return out
+
+
+def shade_uncounted_hours(ax, run: RunData) -> None:
+    """Shade the hours of day no counted minute falls in (the warm-up of a short run) and say
+    why they are empty, so a gap reads as the warm-up and not as a quiet hour."""
+    expo = hour_exposure(run.horizon_min, run.warmup_min)
+    empty = np.flatnonzero(expo == 0)
+    if not len(empty):
+        return
+    for h in empty:
+        ax.axvspan(h, h + 1, color="#bbbbbb", alpha=0.35, lw=0)
+    first, last = int(empty[0]), int(empty[-1]) + 1
+    ax.text((first + last) / 2.0, 0.5, f"warm-up: the first {run.warmup_min / 60.0:g} h\nof the run are not counted\n"
+            f"(the model starts empty)", transform=ax.get_xaxis_transform(), ha="center", va="center",
+            fontsize=7.5, color=NOTE_COLOR, rotation=90 if last - first < 3 else 0)
 
 
 def _volume_panel(ax, run: RunData) -> None:
@@ -44,7 +60,8 @@ def _volume_panel(ax, run: RunData) -> None:
         bottom = bottom + np.nan_to_num(per_day)
     ax.set_ylabel("events per day (in that hour)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.legend(loc="upper left", ncol=1)
+    ax.legend(loc="upper right", ncol=1)
+    shade_uncounted_hours(ax, run)
     ax.set_title("Volume by hour of day of the call", loc="left")
 
 
@@ -54,8 +71,14 @@ def _on_scene_panel(ax, run: RunData) -> None:
     tab = stage_table_by(run.events, "hour", run.targets, run.horizon_min, run.warmup_min)
     tab = tab[tab["stage"] == "on_scene"].set_index("hour").reindex(range(24))
     overall = stage_table(run.events, run.targets, run.horizon_min, run.warmup_min)["on_scene"]["share"]
-    share = tab["share"].to_numpy(dtype=float)
-    lo, hi = tab["ci_low"].to_numpy(dtype=float), tab["ci_high"].to_numpy(dtype=float)
+    n = tab["n"].fillna(0).to_numpy(dtype=float)
+    few = n < MIN_JUDGED                   # hours judged on too few events show no share
+    share = np.where(few, np.nan, tab["share"].to_numpy(dtype=float))
+    lo = np.where(few, np.nan, tab["ci_low"].to_numpy(dtype=float))
+    hi = np.where(few, np.nan, tab["ci_high"].to_numpy(dtype=float))
+    for h in np.flatnonzero(few & (n > 0)):
+        ax.text(h + 0.5, 0.5, "too few to judge", rotation=90, ha="center", va="center", fontsize=7,
+                color=STATUS_COLOR[TOO_FEW])
     x = np.r_[HOURS, 24]
     ax.fill_between(x, np.r_[lo, lo[-1]], np.r_[hi, hi[-1]], step="post", color=PALETTE[0], alpha=0.2, lw=0,
                     label="95 % Wilson CI")
@@ -63,11 +86,18 @@ def _on_scene_panel(ax, run: RunData) -> None:
             label=f"share on scene within {target:g} min")
     if overall is not None and np.isfinite(overall):
         ax.axhline(overall, color=REF_COLOR, ls="--", lw=1.1, label=f"whole run {fmt_pct(overall)}")
+    required = required_of(run.targets, "on_scene")
+    ax.axhline(required, color=REQUIRED_COLOR, ls="-.", lw=1.1, label=f"required {fmt_pct(required, 0)}")
+    missed = (hi < required) & ~few
+    if missed.any():
+        ax.plot(HOURS[missed] + 0.5, share[missed], ls="", marker=STATUS_MARK[MISSED], color=STATUS_COLOR[MISSED],
+                ms=6, label="hour missed (whole CI below the requirement)")
+    shade_uncounted_hours(ax, run)
     ax.set_ylim(0, 1.0)
     pct_axis(ax)
     ax.set_ylabel(f"share {stage_label('on_scene', run.targets)}")
     ax.set_title(f"On-scene target ({target:g} min) by hour of day", loc="left")
-    ax.legend(loc="lower left", ncol=3)
+    ax.legend(loc="lower left", ncol=2, fontsize=8)
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
     ax.set_xlabel("hour of day of the call (local time)")

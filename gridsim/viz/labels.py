@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 
+from gridsim.analysis.metrics import MET, MIN_JUDGED, MISSED, TOO_FEW, UNCERTAIN, Judgement, required_share
 from gridsim.domain import ROLE_LABEL, SOURCES, STAGES, stage_label
 from gridsim.results.loaders import ExperimentData, RunData
-from gridsim.scenario import builtin_path
+from gridsim.scenario import builtin_path, load_scenario
 from gridsim.viz.notes import scenario_notes
 
 CAPTIONS = {
@@ -35,10 +36,12 @@ CAPTIONS = {
     "map": "Every grid at its centroid, marker area about the grid's area, coloured by the chosen per-grid "
            "metric (grey: no events judged there). Triangles: sub-centers; small marks: workstations, by "
            "build status. Planar km around Suzhou's reference point.",
-    "staffing": "Each metric against a swept numeric factor: mean over replications (points) with a 95 % "
-                "t-interval band. Top row: share meeting the target (dotted: 90 %); bottom row: 90th "
-                "percentile time with the target (dashed red): where p90 falls below the target, 90 % of "
-                "events meet it.",
+    "staffing": "Each metric per variant: the mean over replications (a point at the variant's name) with its "
+                "95 % t-interval (whiskers, clipped to 0-100 % for shares). Variants are named alternatives, "
+                "so no line joins them. Share panels: the dash-dot line is the required share; each point's "
+                "colour and marker is its verdict (met: the whole interval at or above the requirement; "
+                "missed: wholly below; uncertain: straddling; too few to judge: under 30 events). Time "
+                "panels: 90th percentile with the target (dashed red).",
     "utilisation": "Runs: (a) busy share by role and hour of day from the events table: minutes each role "
                    "spent as first responder (dispatch to end of on-scene handling) divided by the role's "
                    "on-duty minutes in that hour (scenario shifts); hours when a role is off duty are blank. "
@@ -55,10 +58,58 @@ FIGURE_TITLES = {
     "divisions": "Targets by division",
     "hourly": "By hour of day",
     "map": "Map",
-    "staffing": "Targets against the swept factor",
+    "staffing": "Metrics per variant",
     "utilisation": "Utilisation by role",
 }
 """The report's heading of each figure kind."""
+
+
+CATEGORY_LABEL = {
+    "crime": "crime and violations",
+    "dispute": "disputes",
+    "traffic": "traffic",
+    "police_help": "requests for help",
+    "police_other": "other police matters",
+    "sanitation": "sanitation",
+    "facilities": "facilities (lifts, pipes)",
+    "neighbour_dispute": "neighbour disputes",
+    "street_order": "street order",
+    "safety_hazard": "safety hazards",
+    "hotline_help": "requests for help (hotline)",
+    "patrol_hazard": "hazards found on patrol",
+    "patrol_sanitation": "sanitation found on patrol",
+    "patrol_order": "street order found on patrol",
+    "patrol_dispute": "disputes found on patrol",
+}
+"""Readable names of the built-in event categories (the 110 ones follow facts.md's table)."""
+
+
+def category_label(name: str) -> str:
+    """'requests for help' for 'police_help'; a category a scenario adds reads with spaces."""
+    return CATEGORY_LABEL.get(str(name), str(name).replace("_", " "))
+
+
+STATUS_TEXT = {MET: "met", MISSED: "missed", UNCERTAIN: "uncertain (interval straddles the requirement)",
+               TOO_FEW: f"too few to judge (< {MIN_JUDGED} events)"}
+"""The verdicts of `gridsim.analysis.metrics.judge` as a legend says them."""
+STATUS_MARK = {MET: "o", MISSED: "X", UNCERTAIN: "D", TOO_FEW: "."}
+
+
+def judgement_text(j: Judgement) -> str:
+    """'met: 95% CI 92.0%-94.1% >= 90% required' / 'too few to judge (12 events)'."""
+    if j.status == TOO_FEW:
+        return f"too few to judge ({j.n:,} event{'s' if j.n != 1 else ''})"
+    op = {MET: ">=", MISSED: "<", UNCERTAIN: "~"}[j.status]
+    return f"{j.status}: 95% CI {fmt_pct(j.ci_low)}-{fmt_pct(j.ci_high)} {op} {fmt_pct(j.required, 0)} required"
+
+
+def required_of(targets: dict, stage: str) -> float:
+    """A stage's required share from the run's targets (runs from before required shares were
+    scenario keys read the built-in value)."""
+    value = required_share(targets, stage)
+    if value is None:
+        value = required_share(load_scenario(None).targets, stage)
+    return float(value)
 
 
 def target_min(targets: dict, stage: str) -> float:

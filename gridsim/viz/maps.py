@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Colormap, ListedColormap, Normalize
+from matplotlib.colors import Colormap, ListedColormap, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
@@ -25,7 +25,7 @@ from gridsim.analysis.metrics import _group_percentiles
 from gridsim.city import build_city
 from gridsim.domain import BUILT, NOT_STARTED, STAGES, STATUS_NAMES, UNDER_CONSTRUCTION, stage_label
 from gridsim.results.loaders import PERCENTILE_FIELDS, RunData
-from gridsim.viz.labels import context, target_min
+from gridsim.viz.labels import context, required_of, target_min
 from gridsim.viz.style import STYLE, new_figure, nice_ceil, suptitle
 
 MAP_STATS = ("share",) + PERCENTILE_FIELDS + ("n",)
@@ -131,6 +131,7 @@ class ColorScale:
     extend: str = "neither"
     target: float | None = None
     tick_format: Any = None
+    required: float | None = None
 
 
 def split_cmap(target: float, vmax: float) -> Colormap:
@@ -142,7 +143,8 @@ def split_cmap(target: float, vmax: float) -> Colormap:
 
 
 def color_scale(gv: GridValues, stage: str | None, stat: str, targets: dict) -> ColorScale:
-    """Times: split at the target (or magma without one); shares: 0-100 %; counts: 0 to the 99th percentile."""
+    """Times: split at the target (or magma without one); shares: 0-100 %, diverging around the
+    stage's required share (red below it, blue above); counts: 0 to the 99th percentile."""
     uvals, un = gv.unit_vals, gv.unit_n
     if stat in PERCENTILE_FIELDS:
         target = target_min(targets, stage) if STAGES[stage].is_target else None
@@ -157,8 +159,9 @@ def color_scale(gv: GridValues, stage: str | None, stat: str, targets: dict) -> 
         return ColorScale(Normalize(0.0, vmax), cmap.with_extremes(over="#4a0010"),
                           "max" if (uvals[un > 0] > vmax).any() else "neither", target)
     if stat == "share":
-        return ColorScale(Normalize(0.0, 1.0), matplotlib.colormaps["RdYlBu"].copy(),
-                          tick_format=PercentFormatter(1.0, decimals=0))
+        required = required_of(targets, stage)
+        return ColorScale(TwoSlopeNorm(vcenter=required, vmin=0.0, vmax=1.0), matplotlib.colormaps["RdBu"].copy(),
+                          tick_format=PercentFormatter(1.0, decimals=0), required=required)
     fin = gv.vals[gv.has]
     vmax = max(float(np.quantile(fin, 0.99)) if len(fin) else 1.0, 1e-9)
     return ColorScale(Normalize(0.0, vmax), matplotlib.colormaps["viridis"].copy().with_extremes(over="#fde725"),
@@ -211,6 +214,12 @@ def _colorbar(fig: Figure, ax, scale: ColorScale, label: str) -> None:
     sm = ScalarMappable(norm=scale.norm, cmap=scale.cmap)
     cb = fig.colorbar(sm, ax=ax, shrink=0.75, extend=scale.extend, pad=0.01, format=scale.tick_format)
     cb.set_label(label)
+    if scale.required is not None:
+        cb.ax.axhline(scale.required, color="black", lw=2)
+        ticks = sorted([t for t in (0.0, 0.25, 0.5, 0.75, 1.0) if abs(t - scale.required) >= 0.06]
+                       + [scale.required])
+        cb.set_ticks(ticks, labels=[f"{100 * t:.0f}% (required)" if t == scale.required else f"{100 * t:.0f}%"
+                                    for t in ticks])
     target = scale.target
     if target is not None:
         cb.ax.axhline(target, color="black", lw=2)

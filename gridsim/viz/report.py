@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -19,16 +18,21 @@ import numpy as np
 import pandas as pd
 
 from gridsim import __version__
-from gridsim.analysis.metrics import mean_ci, stage_table_by
+from gridsim.analysis.metrics import MIN_JUDGED, STATUSES, TOO_FEW, Judgement, judge, mean_ci, stage_table_by
 from gridsim.city import build_city
 from gridsim.domain import ROLE_LABEL, STAGES, TARGET_STAGES, stage_label
 from gridsim.results.io import atomic_write, decode_number
 from gridsim.results.loaders import ExperimentData, RunData, flat_items, load_results
 from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
 from gridsim.viz.figures import kinds_for, make_figure, needs_city
-from gridsim.viz.labels import CAPTIONS, FIGURE_TITLES, context, stage_limit_text
+from gridsim.viz.labels import (CAPTIONS, FIGURE_TITLES, category_label, context, fmt_pct, required_of,
+                                stage_limit_text, target_min)
 from gridsim.viz.notes import parse_notes, read_text
-from gridsim.viz.style import NotApplicable, png_data_uri
+from gridsim.viz.style import STATUS_COLOR, NotApplicable, png_data_uri
+from gridsim.viz.variants import variant_judgement
+
+SOURCES_DOC = "docs/sources.md"
+"""Where the figures a "source" note refers to are quoted, with their citations (in the repository)."""
 
 
 # ============================================================================== scenario parameters
@@ -248,8 +252,9 @@ def _parameters_html(rows: list[dict]) -> str:
                f'<span class="kind-source">source</span>, {own["assumption"]} an '
                f'<span class="kind-assumption">assumption</span>, {own["source + assumption"]} both; '
                f'{inherited} covered by the note of their table or section (shown above them), '
-               f'{own[""]} without a source or assumption note. Sources refer to '
-               f'<code>../shared/source/facts.md</code> of the project.</p>')
+               f'{own[""]} without a source or assumption note. "source" notes refer to '
+               f'<code>{SOURCES_DOC}</code> in the gridsim repository, which quotes each figure with its '
+               f'citation (the 2018 article and the public statistics it names).</p>')
     for sec, rs in sections.items():
         note = rs[0]["section_note"]
         out.append(f'<h3 id="param-{_e(sec)}">[{_e(sec)}]</h3>')
@@ -288,6 +293,75 @@ def _nav(items: list[tuple[str, str]]) -> str:
     return "<nav>" + "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t in items) + "</nav>"
 
 
+# ============================================================================== pass or fail
+
+def _verdict_html(status: str | None) -> str:
+    """A verdict as a coloured word ('-' when the run carries no required shares)."""
+    if not status:
+        return "-"
+    return f'<b style="color:{STATUS_COLOR.get(status, "#333")}">{_e(status)}</b>'
+
+
+def stage_judgement(row: dict, targets: dict, stage: str) -> Judgement:
+    """A summary.json stage row as a verdict: the row's own status when it has one, else the
+    judging rule applied to its counts (summaries written before required shares were keys)."""
+    required = decode_number(row.get("required")) if row.get("required") is not None else required_of(targets, stage)
+    n = int(decode_number(row.get("n")) or 0)
+    met = int(decode_number(row.get("met")) or 0) if row.get("met") is not None else int(
+        round(decode_number(row.get("share")) * n)) if n else 0
+    return judge(met, n, required)
+
+
+def _requirement_text(stage: str, targets: dict) -> str:
+    """'90% within 5 min' / '90% within their deadlines'."""
+    limit = f"{target_min(targets, stage):g} min" if STAGES[stage].is_target else "their deadlines"
+    return f"{fmt_pct(required_of(targets, stage), 0)} within {limit}"
+
+
+def _summary_html(verdicts: list[tuple[str, str, Judgement]], what: str) -> str:
+    """The one-screen summary that opens a report: counts of each verdict, then one row per
+    (result, stage) with share, interval, requirement and verdict."""
+    counts = {st: sum(1 for _, _, j in verdicts if j.status == st) for st in STATUSES}
+    line = ", ".join(f'{_verdict_html(st)} {counts[st]}' for st in STATUSES if counts[st])
+    rows = [[_e(name), _e(req), _e(fmt_pct(j.share)) if j.status != TOO_FEW else "-",
+             (f"{_e(fmt_pct(j.ci_low))} - {_e(fmt_pct(j.ci_high))}" if j.status != TOO_FEW else "-"),
+             _e(f"{j.n:,}"), _verdict_html(j.status)] for name, req, j in verdicts]
+    return (f'<h2 id="summary-verdicts">Summary: what passed and what failed</h2><p>{_e(what)}: {line}. '
+            f'Rule: a requirement is <b>met</b> when the whole 95 % interval of the share is at or above it, '
+            f'<b>missed</b> when the whole interval is below it, <b>uncertain</b> when the interval straddles '
+            f'it (more days or replications decide), and <b>too few to judge</b> below {MIN_JUDGED} judged '
+            f'events. Required shares are the scenario\'s <code>[targets] &lt;stage&gt;_required_share</code> '
+            f'keys.</p>'
+            + _table(["result", "requirement", "share", "95% CI", "n judged", "verdict"], rows,
+                     "table-summary-verdicts", left=2, raw=True))
+
+
+def _verdict_matrix_html(judged: dict[str, dict[str, Judgement]], targets: dict, what: str, how: str) -> str:
+    """The one-screen summary of several results (variants, folders): one row each, one column
+    per stage, each cell the verdict with its share."""
+    all_j = [j for row in judged.values() for j in row.values()]
+    counts = {st: sum(1 for j in all_j if j.status == st) for st in STATUSES}
+    line = ", ".join(f'{_verdict_html(st)} {counts[st]}' for st in STATUSES if counts[st])
+    rows = []
+    for name, row in judged.items():
+        cells = []
+        for st in STAGES:
+            j = row.get(st)
+            if j is None:
+                cells.append("-")
+            elif j.status == TOO_FEW:
+                cells.append(_verdict_html(j.status) + f' <span class="muted">({j.n:,})</span>')
+            else:
+                cells.append(_verdict_html(j.status) + f" {_e(fmt_pct(j.share))}")
+        rows.append([_e(name)] + cells)
+    heads = [what] + [f"{STAGES[st].short}: {_requirement_text(st, targets)}" for st in STAGES]
+    return (f'<h2 id="summary-verdicts">Summary: what passed and what failed</h2><p>{_e(how)}: {line}. '
+            f'Rule: <b>met</b> when the whole 95 % interval is at or above the required share, <b>missed</b> '
+            f'when it is wholly below, <b>uncertain</b> when it straddles it, <b>too few to judge</b> below '
+            f'{MIN_JUDGED} judged events (count in brackets).</p>'
+            + _table(heads, rows, "table-summary-verdicts", raw=True))
+
+
 # ============================================================================== run report
 
 def _stage_label(stage: str, targets: dict) -> str:
@@ -298,16 +372,18 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
     s = run.summary
     t = run.targets
     name = run.name
-    gen = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     desc = run.scenario.description
     parts = [f"<h1>gridsim report: {_e(name)}</h1>",
              f'<p class="meta">{_e(desc)}</p>',
              f'<p class="meta">{_e(context(run))}; replication {_e(s.get("replication", 0))}; '
              f'scenario file {_e(s.get("scenario_file", "?"))}; gridsim {_e(s.get("gridsim_version", "?"))} '
-             f'(run took {decode_number(s.get("wall_seconds")):.1f} s); report written {gen} by gridsim {_e(__version__)}'
-             f'{" from " + _e(run.dir) if run.dir else ""}.</p>']
+             f'(run took {decode_number(s.get("wall_seconds")):.1f} s); report by gridsim {_e(__version__)}.</p>']
     figs, done = _figures_html(run, kinds or kinds_for(run), metric)
-    parts.append(_nav([("targets", "Targets"), ("volumes", "Volumes"), ("utilisation", "Utilisation"),
+    stages = s.get("stages") or {}
+    verdicts = [(STAGES[st].title, _requirement_text(st, t), stage_judgement(stages[st], t, st))
+                for st in STAGES if st in stages]
+    parts.append(_summary_html(verdicts, "Stages of this run"))
+    parts.append(_nav([("summary-verdicts", "Summary"), ("targets", "Targets"), ("volumes", "Volumes"), ("utilisation", "Utilisation"),
                        ("by-division", "By division"), ("by-category", "By category"), ("figures", "Figures"),
                        ("parameters", "Parameters"), ("scenario-toml", "scenario.toml")]))
     # targets
@@ -316,15 +392,17 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
         r = (s.get("stages") or {}).get(stage)
         if not r:
             continue
-        rows.append([_stage_label(stage, t), _int(r["n"]), _int(r.get("met")), _pct(r["share"]),
-                     f"{_pct(r['ci_low'])} - {_pct(r['ci_high'])}", _mins(r["p50"]), _mins(r["p90"]),
-                     _mins(r["p95"]), _mins(r["p99"])])
+        j = stage_judgement(r, t, stage)
+        rows.append([_e(_stage_label(stage, t)), _e(_int(r["n"])), _e(_int(r.get("met"))), _e(_pct(r["share"])),
+                     _e(f"{_pct(r['ci_low'])} - {_pct(r['ci_high'])}"), _e(fmt_pct(j.required, 0)),
+                     _verdict_html(j.status), _e(_mins(r["p50"])), _e(_mins(r["p90"])), _e(_mins(r["p95"])),
+                     _e(_mins(r["p99"]))])
     parts.append('<h2 id="targets">Targets</h2><p>Events called after the warm-up; the first four stages '
                  'apply to 110 incidents and urgent work orders, the last three to work orders (12345 and grid '
                  'patrol reports) against their per-order deadlines. Times in minutes; "&gt; end": beyond the '
                  'end of the run (open events already past their limit).</p>')
-    parts.append(_table(["stage", "n judged", "met", "share", "95% CI (Wilson)", "p50", "p90", "p95", "p99"],
-                        rows, "table-targets"))
+    parts.append(_table(["stage", "n judged", "met", "share", "95% CI (Wilson)", "required", "verdict", "p50", "p90",
+                         "p95", "p99"], rows, "table-targets", raw=True))
     # volumes
     vol = s.get("volumes") or {}
     vrows = [[k.replace("_", " "), (f"{decode_number(v):,.2f}" if isinstance(v, float) and not float(v).is_integer()
@@ -355,13 +433,19 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
             cells = []
             for st in stages:
                 n = decode_number(per.loc[st, "n"]) if st in per.index else 0
-                cells.append("-" if not n else f"{_pct(per.loc[st, 'share'])} ({int(n):,})")
+                if not n:
+                    cells.append("-")
+                    continue
+                j = stage_judgement(per.loc[st].to_dict(), t, st)
+                share = _pct(per.loc[st, "share"]) if j.status != TOO_FEW else "too few to judge"
+                cells.append(f'<span style="color:{STATUS_COLOR[j.status]}">{_e(share)}</span> ({int(n):,})')
             if all(c == "-" for c in cells):
                 continue
-            brows.append([str(g)] + cells)
+            brows.append([_e(category_label(g) if key == "category" else g)] + cells)
         heads = [key] + [stage_label(st, t) for st in stages]
-        parts.append(f'<h2 id="by-{key}">{title}</h2><p>Share meeting each target (events judged).</p>'
-                     + _table(heads, brows, f"table-by-{key}"))
+        parts.append(f'<h2 id="by-{key}">{title}</h2><p>Share meeting each target (events judged), coloured by '
+                     f'its verdict against the required share (green met, magenta missed, orange uncertain, '
+                     f'grey too few to judge).</p>' + _table(heads, brows, f"table-by-{key}", raw=True))
     parts.append('<h2 id="figures">Figures</h2>' + figs)
     # parameters
     original = _original_ref(s.get("scenario_file"))
@@ -384,7 +468,6 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
 def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds: Iterable[str] | None = None) -> str:
     name = exp.name
     runs = exp.runs
-    gen = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     n_failed = int((runs["status"] != "ok").sum()) if "status" in runs.columns else 0
     desc = exp.config.get("description", "") if isinstance(exp.config.get("description"), str) else ""
     parts = [f"<h1>gridsim report: experiment {_e(name)}</h1>"]
@@ -392,10 +475,12 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
         parts.append(f'<p class="meta">{_e(desc)}</p>')
     parts.append(f'<p class="meta">{_e(context(exp))}; {len(runs)} run(s), {len(exp.ok)} ok, '
                  f'<span class="{"bad" if n_failed else ""}">{n_failed} failed</span>; base scenario '
-                 f'{_e(exp.config.get("base", BUILTIN_NAME))}; report written {gen} by gridsim {_e(__version__)}'
-                 f'{" from " + _e(exp.dir) if exp.dir else ""}.</p>')
+                 f'{_e(exp.config.get("base", BUILTIN_NAME))}; report by gridsim {_e(__version__)}.</p>')
     figs, done = _figures_html(exp, kinds or kinds_for(exp), metric)
-    parts.append(_nav([("variants", "Variants"), ("targets", "Targets"), ("utilisation", "Utilisation"),
+    parts.append(_verdict_matrix_html({v: {st: variant_judgement(exp, v, st) for st in STAGES} for v in exp.variants},
+                                      exp.targets, "variant", "Mean share over replications with its 95 % "
+                                      "Student-t interval (one replication: Wilson), judged against the required share"))
+    parts.append(_nav([("summary-verdicts", "Summary"), ("variants", "Variants"), ("targets", "Targets"), ("utilisation", "Utilisation"),
                        ("summary", "summary.csv"), ("figures", "Figures"), ("experiment-file", "Experiment file"),
                        ("parameters", "Parameters")]))
     # variants and factors

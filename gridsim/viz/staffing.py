@@ -1,32 +1,37 @@
-"""Metrics against a swept numeric factor of an experiment: mean and 95 % CI over replications.
+"""Metrics per variant of an experiment: each variant a named point with its 95 % CI.
 
-The default panels are each target's share and p90 time (with the target line, and where the
-mean curve crosses it), then the metrics the experiment file keeps; `metric` picks one
-runs.parquet column instead.
+Variants are named alternatives (as built / full build; normal day / typhoon), even when one
+of their keys is a number, so they are drawn as points at named positions, never joined by a
+line through a numeric axis: a line would invent values between variants and "crossings" no
+run produced. Shares carry the stage's required share and each variant's verdict
+(`gridsim.analysis.metrics.judge_replications`); time panels carry the target line.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Iterable
 
 import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
-from gridsim.analysis.metrics import mean_ci
+from gridsim.analysis.metrics import STATUSES, TOO_FEW, mean_ci
 from gridsim.domain import STAGES, TARGET_STAGES
 from gridsim.results.loaders import METRIC_GROUPS, PERCENTILE_FIELDS, ExperimentData
-from gridsim.viz.labels import (context, factor_value_text, fmt_count, key_note, metric_title, split_metric_column,
-                                target_min)
-from gridsim.viz.style import NOTE_COLOR, PALETTE, REF_COLOR, STYLE, TARGET_COLOR, NotApplicable, new_figure, \
-    pct_axis, suptitle
+from gridsim.viz.labels import (STATUS_MARK, STATUS_TEXT, context, factor_value_text, fmt_count, fmt_pct,
+                                metric_title, required_of, split_metric_column, target_min)
+from gridsim.viz.style import (NOTE_COLOR, REQUIRED_COLOR, STATUS_COLOR, STYLE, TARGET_COLOR, NotApplicable,
+                               new_figure, pct_axis, suptitle)
+from gridsim.viz.variants import variant_colors, variant_judgement, variant_order
 
 SHARE_FIELDS = ("share", "ci_low", "ci_high")
 ROW_METRIC_GROUPS = tuple(g for g in METRIC_GROUPS if g != "ecdf")
-"""Metric groups with one number per run (a staffing panel can show them)."""
+"""Metric groups with one number per run (a variants panel can show them)."""
 
 
 def staffing_metrics(exp: ExperimentData) -> list[str]:
@@ -52,101 +57,110 @@ def resolve_metric_column(metric: str, columns: Iterable[str]) -> str:
                      + ", ".join(cols[:12]) + (" ..." if len(cols) > 12 else ""))
 
 
-def _sweep_table(exp: ExperimentData, factor: str) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Successful runs with `_x` (the factor) and `_group` (the other factors that vary at a fixed x),
-    the groups in order, and those other factors."""
-    ok = exp.ok.copy()
-    ok["_x"] = pd.to_numeric(ok[factor], errors="coerce")
-    labels = {f: ok[f].map(factor_value_text) for f in exp.factors if f != factor}
-    others = [f for f, lab in labels.items() if lab.groupby(ok["_x"]).nunique().max() > 1]
-    ok["_group"] = pd.DataFrame({f: labels[f] for f in others}).agg(", ".join, axis=1) if others else ""
-    return ok, list(dict.fromkeys(ok["_group"])), others
+def variant_factors_text(exp: ExperimentData, variant: str) -> str:
+    """'surge.enabled = True, staff.police_units = 1190': the factor values that differ between variants."""
+    rows = exp.variant_rows(variant)
+    parts = []
+    for f in exp.factors:
+        if f not in rows or not len(rows) or exp.ok[f].map(factor_value_text).nunique() < 2:
+            continue
+        vals = set(rows[f].map(factor_value_text))
+        parts.append(f"{f} = {vals.pop() if len(vals) == 1 else 'varies'}")
+    return ", ".join(parts)
 
 
 def staffing_experiment(exp: ExperimentData, factor: str | None = None, metric: str | None = None) -> Figure:
-    """Metrics against a swept numeric factor: mean and 95 % CI over replications, target lines.
+    """Metrics per variant: mean over replications (a point at the variant's name) and its 95 %
+    Student-t interval; shares with the required share and each variant's verdict, times with
+    the target line.
 
-    Default panels (`staffing_metrics`): share meeting each target and its p90 time with the
-    target line, then the metrics the experiment file keeps. With `metric` (a runs.parquet
-    column such as `on_scene.p90` or `util.fulltime`), that one metric.
+    Default panels (`staffing_metrics`): share meeting each target and its p90 time, then the
+    metrics the experiment file keeps. With `metric` (a runs.parquet column such as
+    `on_scene.p90` or `util.fulltime`), that one metric. `factor` only orders the variants (by
+    its value); by default the first numeric factor does, else the file order.
     """
-    nf = exp.numeric_factors
-    if not nf:
-        raise NotApplicable("staffing: the experiment sweeps no numeric factor")
-    factor = factor or nf[0]
-    ok, groups, others = _sweep_table(exp, factor)
+    if not exp.variants or not len(exp.ok):
+        raise NotApplicable("variants: the experiment has no successful run")
+    ok = exp.ok
+    order = variant_order(exp) if factor is None else sorted(
+        exp.variants, key=lambda v: pd.to_numeric(exp.variant_rows(v)[factor], errors="coerce").mean())
     panels = [resolve_metric_column(metric, ok.columns)] if metric is not None else staffing_metrics(exp)
     ncol = min(4, len(panels))
     nrow = math.ceil(len(panels) / ncol)
-    note = key_note(factor)
-    targets = exp.targets
+    colors = variant_colors(exp)
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(max(6.0, 3.6 * ncol), 3.2 * nrow + 1.4)
+        fig = new_figure(max(6.0, 3.6 * ncol), 3.4 * nrow + 1.9)
         axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
-        xs = np.unique(ok["_x"].dropna())
         for ax, col in zip(axes, panels):
-            _staffing_panel(ax, ok, col, groups, targets)
-            if len(xs) <= 6:
-                ax.set_xticks(xs)
-            else:
-                ax.xaxis.set_major_locator(MaxNLocator(5))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_count(v)))
+            _variant_panel(ax, exp, col, order, colors)
+            ax.set_xticks(range(len(order)), order, fontsize=7.5,
+                          rotation=20 if sum(len(v) for v in order) > 30 else 0, ha="right" if sum(
+                              len(v) for v in order) > 30 else "center")
+            ax.set_xlim(-0.6, len(order) - 0.4)
+            ax.grid(axis="x", visible=False)
         for ax in axes[len(panels):]:
             ax.set_visible(False)
-        fig.supxlabel(f"{factor}  ({note})" if note else factor, fontsize=9.5)
-        if len(groups) > 1:
-            handles, labels = axes[0].get_legend_handles_labels()
-            fig.legend(handles, labels, loc="outside right upper", title=", ".join(others), title_fontsize=8.5)
-        suptitle(fig, f"Metrics against {factor} (mean over replications, band: 95 % CI)", context(exp))
+        handles = [Line2D([], [], ls="", marker=STATUS_MARK[s], color=STATUS_COLOR[s], ms=7, label=STATUS_TEXT[s])
+                   for s in STATUSES]
+        handles += [Line2D([], [], color=REQUIRED_COLOR, ls="-.", label="required share"),
+                    Line2D([], [], color=TARGET_COLOR, ls="--", label="target time")]
+        what = [f"{v}: {t}" for v in order if (t := variant_factors_text(exp, v))]
+        title = "\n".join(textwrap.wrap("variants: " + "; ".join(what), 150)) if what else None
+        fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, title=title, title_fontsize=7.5)
+        suptitle(fig, "Metrics per variant (point: mean over replications, whiskers: 95 % CI; variants are "
+                      "named alternatives, not a scale)", context(exp))
     return fig
 
 
-def _mean_curve(sub: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, int]:
-    """(x, mean, ci low, ci high) over replications at each x, whether any value was infinite, and
-    how many replications had no value (no event judged)."""
-    xs, ms, los, his = [], [], [], []
-    infinite, dropped = False, 0
-    for xv, rows in sub.groupby("_x", sort=True):
-        v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
-        infinite = infinite or bool(np.isinf(v).any())
-        dropped += int(np.isnan(v).sum())      # a replication with no event judged has no value
-        m, lo, hi = mean_ci(v[~np.isnan(v)])
-        xs.append(xv)
-        ms.append(m)
-        los.append(lo if np.isfinite(lo) else m)
-        his.append(hi if np.isfinite(hi) else m)
-    xs, ms, los, his = (np.asarray(a, dtype=float) for a in (xs, ms, los, his))
-    return xs, ms, los, his, infinite, dropped
+def _variant_stat(rows: pd.DataFrame, col: str) -> tuple[float, float, float, bool, int]:
+    """(mean, ci low, ci high) over a variant's replications, whether any value was infinite,
+    and how many replications had no value (no event judged)."""
+    v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float) if col in rows else np.array([])
+    m, lo, hi = mean_ci(v[~np.isnan(v)])
+    return m, lo, hi, bool(np.isinf(v).any()), int(np.isnan(v).sum())
 
 
-def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], targets: dict) -> None:
-    """One metric: a mean curve and band per group, then the axis for its kind of value."""
+def _variant_panel(ax, exp: ExperimentData, col: str, order: list[str], colors: dict) -> None:
+    """One metric: a point and whiskers per variant, then the axis for its kind of value."""
     _, stage, stat = split_metric_column(col)
     is_util = stage == "util"
     is_share = stat in SHARE_FIELDS or is_util
-    target = target_min(targets, stage) if stage in STAGES and STAGES[stage].is_target else None
-    infinite_any, dropped = False, 0
-    for k, g in enumerate(groups):
-        xs, ms, los, his, infinite, n_dropped = _mean_curve(ok[ok["_group"] == g], col)
+    judged = stat == "share" and stage in STAGES
+    target = target_min(exp.targets, stage) if stage in STAGES and STAGES[stage].is_target else None
+    infinite_any, dropped, notes = False, 0, []
+    for x, v in enumerate(order):
+        m, lo, hi, infinite, n_dropped = _variant_stat(exp.variant_rows(v), col)
         infinite_any, dropped = infinite_any or infinite, dropped + n_dropped
-        color = PALETTE[k % len(PALETTE)]
-        fin = np.isfinite(ms)
+        if not np.isfinite(m):
+            continue
+        lo, hi = (lo, hi) if np.isfinite(lo) else (m, m)
         if is_share:                       # a t-interval can pass 0 % or 100 %; a share cannot
-            los, his = np.clip(los, 0, 1), np.clip(his, 0, 1)
-        ax.fill_between(xs[fin], los[fin], his[fin], color=color, alpha=0.2, lw=0)
-        ax.plot(xs[fin], ms[fin], "o-", color=color, lw=1.6, ms=4, label=g or None)
-        if target is not None and stat in PERCENTILE_FIELDS and fin.sum() >= 1:
-            _mark_crossing(ax, xs[fin], ms[fin], target, color)
-    ax.set_title(metric_title(col, targets), loc="left")
+            lo, hi = max(0.0, lo), min(1.0, hi)
+        color, marker = colors[v], "o"
+        if judged:
+            j = variant_judgement(exp, v, stage, col)
+            color, marker = STATUS_COLOR[j.status], STATUS_MARK[j.status]
+            if j.status == TOO_FEW:
+                ax.annotate("too few\nto judge", (x, m), xytext=(0, 8), textcoords="offset points",
+                            ha="center", fontsize=7, color=STATUS_COLOR[TOO_FEW])
+        ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], fmt="none", ecolor="#333333", elinewidth=1.1, capsize=4)
+        ax.plot([x], [m], ls="", marker=marker, color=color, ms=8, mec="white", zorder=5)
+        if is_share:
+            ax.annotate(fmt_pct(m), (x, m), xytext=(7, -3), textcoords="offset points", fontsize=7.5)
+    ax.set_title(metric_title(col, exp.targets), loc="left")
     if is_share:
         _share_axis(ax, is_util, target is not None, stat)
+        if judged:
+            req = required_of(exp.targets, stage)
+            ax.axhline(req, color=REQUIRED_COLOR, ls="-.", lw=1.1)
+            ax.text(1.0, req, f"required {fmt_pct(req, 0)} ", va="bottom", ha="right", fontsize=7.5,
+                    color=REQUIRED_COLOR, transform=ax.get_yaxis_transform())
     elif stat in PERCENTILE_FIELDS:
         _time_axis(ax, stage, stat, target)
     else:
         ax.set_ylabel({"queue": "tasks waiting", "volume": "events"}.get(stage, col))
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_count(v)))
-    notes = []
     if infinite_any:
         notes.append("some replications: beyond the end of the run (not plotted)")
     if dropped:
@@ -156,7 +170,7 @@ def _staffing_panel(ax, ok: pd.DataFrame, col: str, groups: list[str], targets: 
 
 
 def _share_axis(ax, is_util: bool, is_target: bool, stat: str) -> None:
-    """0-100 % (busy shares: up to a little above the highest), a 90 % reference for target shares."""
+    """0-100 % (busy shares: up to a little above the highest)."""
     if is_util:
         ax.set_ylim(0, min(1.02, max(0.1, ax.get_ylim()[1] * 1.15)))
     else:
@@ -164,9 +178,6 @@ def _share_axis(ax, is_util: bool, is_target: bool, stat: str) -> None:
     pct_axis(ax)
     ax.set_ylabel("busy share of on-duty time" if is_util else
                   "share meeting the target" if is_target else "share within its limit")
-    if stat == "share" and is_target:
-        ax.axhline(0.9, color=REF_COLOR, ls=":", lw=1)
-        ax.text(ax.get_xlim()[0], 0.9, " 90 %", va="bottom", ha="left", fontsize=7.5, color=REF_COLOR)
 
 
 def _time_axis(ax, stage: str, stat: str, target: float | None) -> None:
@@ -180,21 +191,3 @@ def _time_axis(ax, stage: str, stat: str, target: float | None) -> None:
         ax.text(1.0, target, f"target {target:g} min ", color=TARGET_COLOR, fontsize=8, ha="right",
                 va="bottom", transform=ax.get_yaxis_transform())
     ax.set_ylim(0, hi)
-
-
-def _mark_crossing(ax, xs: np.ndarray, ms: np.ndarray, target: float, color) -> None:
-    """Where the mean curve first drops to the target (linear interpolation), a dotted vertical line."""
-    order = np.argsort(xs)
-    xs, ms = xs[order], ms[order]
-    below = ms <= target
-    if not below.any() or below.all():
-        return
-    j = int(np.argmax(below))
-    if j == 0:
-        return
-    x0, x1, y0, y1 = xs[j - 1], xs[j], ms[j - 1], ms[j]
-    xc = x0 + (y0 - target) / (y0 - y1) * (x1 - x0) if y0 != y1 else x1
-    ax.axvline(xc, color=color, ls=":", lw=1)
-    ax.annotate(f"~{xc:,.0f}" if abs(xc) >= 100 else f"~{xc:.3g}", xy=(xc, target), xytext=(3, 6),
-                textcoords="offset points", fontsize=8, color=color)
-

@@ -24,6 +24,10 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1
 ROLE_COLOR = {"police": "#1f4e9c", "fulltime": "#2a9d3f", "leader": "#e08214", "parttime": "#8e5db5"}
 SOURCE_COLOR = {"110": "#1f4e9c", "12345": "#e08214", "grid": "#2a9d3f"}
 TARGET_COLOR = "#c62828"
+REQUIRED_COLOR = "#6a1b9a"
+"""The required share (a horizontal line on share axes, the centre of diverging map scales)."""
+STATUS_COLOR = {"met": "#1b7837", "missed": "#c51b7d", "uncertain": "#e08214", "too few to judge": "#8c8c8c"}
+"""One colour per verdict of gridsim.analysis.metrics.judge (colour-blind-safe green / magenta)."""
 REF_COLOR = "#555555"
 NOTE_COLOR = "#444444"
 STYLE = {

@@ -20,6 +20,7 @@ from gridsim.analysis.metrics import mean_ci
 from gridsim.domain import ROLE_LABEL, ROLES
 from gridsim.engine.shifts import on_duty_minutes, shift_intervals
 from gridsim.results.loaders import ExperimentData, RunData
+from gridsim.viz.hourly import shade_uncounted_hours
 from gridsim.viz.labels import context
 from gridsim.viz.style import ROLE_COLOR, STYLE, NotApplicable, new_figure, no_data, pct_axis, suptitle
 from gridsim.viz.variants import variant_colors, variant_order
@@ -94,6 +95,7 @@ def _role_hours_panel(ax, run: RunData) -> None:
             top = max(top, whole)
     ax.set_xlim(0, 24)
     ax.set_ylim(0, min(1.0, max(0.1, top * 1.15)))
+    shade_uncounted_hours(ax, run)
     pct_axis(ax)
     ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
     ax.set_xlabel("hour of day")
@@ -114,7 +116,8 @@ def _model_samples_panel(ax, run: RunData) -> None:
         for key, label, color, ls in MODEL_SAMPLES:
             if key in hm:
                 ax.plot(x, np.asarray(hm[key], dtype=float), color=color, ls=ls, lw=1.5, label=label)
-        ax.axvspan(0, run.warmup_min / 60.0, color="#bbbbbb", alpha=0.35, lw=0, label="warm-up (excluded)")
+        ax.axvspan(0, run.warmup_min / 60.0, color="#bbbbbb", alpha=0.35, lw=0,
+                   label="warm-up (not counted: the model starts empty)")
         ax.set_xlim(0, max(1, n - 1))
         ax.set_xlabel("hours since the start of the run (day 1 starts 00:00)")
         ax.set_ylabel("responders / tasks (count)")
@@ -154,8 +157,8 @@ def utilisation_experiment(exp: ExperimentData) -> Figure:
             for r in roles:
                 m, lo, hi = mean_ci(pd.to_numeric(rows[f"util.{r}"], errors="coerce").to_numpy(dtype=float))
                 ms.append(m)
-                errs[0].append(max(0.0, m - lo) if np.isfinite(lo) else 0)
-                errs[1].append(max(0.0, hi - m) if np.isfinite(hi) else 0)
+                errs[0].append(max(0.0, m - max(0.0, lo)) if np.isfinite(lo) else 0)   # a share stays in 0-100 %
+                errs[1].append(max(0.0, min(1.0, hi) - m) if np.isfinite(hi) else 0)
             xs = np.arange(len(roles)) - 0.4 + width * (i + 0.5)
             ax.bar(xs, ms, width=width * 0.92, color=colors[v], label=v)
             ax.errorbar(xs, ms, yerr=errs, fmt="none", ecolor="#222222", elinewidth=1, capsize=2)

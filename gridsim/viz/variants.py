@@ -12,7 +12,9 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from gridsim.analysis.metrics import Judgement, judge_replications
 from gridsim.results.loaders import ExperimentData
+from gridsim.viz.labels import required_of
 from gridsim.viz.style import PALETTE
 
 
@@ -42,3 +44,14 @@ def variant_colors(exp: ExperimentData) -> dict[str, Any]:
         cmap = matplotlib.colormaps["viridis"]
         return {v: cmap(0.05 + 0.85 * i / max(1, len(order) - 1)) for i, v in enumerate(order)}
     return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(variants)}
+
+
+def variant_judgement(exp: ExperimentData, variant: str, stage: str, column: str | None = None) -> Judgement:
+    """A variant's verdict on a stage (`<stage>.share` over its replications, or `column`,
+    e.g. `110.on_scene.share`) against the scenario's required share."""
+    rows = exp.variant_rows(variant)
+    col = column or f"{stage}.share"
+    n_col = col[:-len("share")] + "n"
+    shares = pd.to_numeric(rows[col], errors="coerce") if col in rows else pd.Series(dtype=float)
+    ns = pd.to_numeric(rows[n_col], errors="coerce") if n_col in rows else pd.Series(np.nan, index=shares.index)
+    return judge_replications(shares.to_numpy(float), ns.to_numpy(float), required_of(exp.targets, stage))
