@@ -20,7 +20,7 @@ from gridsim.cli.main import main
 from gridsim.domain import ECDF_GRID_MIN
 from gridsim.studies import runs as ex
 from gridsim.studies.batch import run_batch
-from gridsim.studies.columns import METRIC_NAMES
+from gridsim.studies.columns import DIVISION_BASES, METRIC_NAMES
 from gridsim.studies.executors import ProcessExecutor, SerialExecutor
 from gridsim.studies.experiment import load_experiment
 from gridsim.studies.runs import execute_run
@@ -69,7 +69,9 @@ def test_metric_names_match_a_real_run(tmp_path):
     exp = load_experiment(write_exp(tmp_path, "m", 1))
     out = execute_run(ex.plan_runs(exp)[0])
     assert out["row"]["status"] == "ok", out["row"]["error"]
-    assert list(out["row"]["metrics"]) == list(METRIC_NAMES)
+    names = list(out["row"]["metrics"])
+    assert [n for n in names if "@" not in n] == list(METRIC_NAMES)
+    assert {n for n in names if "@" in n} == {f"{b}@{d.name}" for b in DIVISION_BASES for d in exp.base.divisions}
     assert len(ECDF_GRID_MIN) == 121 and ECDF_GRID_MIN[0] == 0.0 and ECDF_GRID_MIN[-1] == 60.0
     for stage, values in out["row"]["ecdf"].items():
         assert len(values) == 121

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +18,8 @@ EPILOG_BATCH = """examples:
   gridsim batch experiments/surge.toml --dask tcp://10.0.0.5:8786   # a running Dask scheduler
   gridsim batch experiments/staffing_sweep.toml --resume      # finish an interrupted batch
   gridsim batch experiments/buildout.toml --keep-events --out results/buildout_events
+  gridsim batch experiments/surge.toml --set staff.police_units=1300 --days 1 --out results/surge_1300
+  gridsim batch experiments/staffing_sweep.toml --replications 10   # 5 more replications in the same store
 
 Re-running the same command skips the runs already committed to the store (a finished
 experiment does no work). Exit status: 0 all runs ok, 1 some run failed, 2 bad input.
@@ -47,6 +51,14 @@ def register(subparsers) -> None:
     p.add_argument("--keep-events", action="store_true",
                    help="also write each run's events.parquet and summary.json under runs/<variant>/rep<r>/")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key in every variant (repeatable; part of the store's "
+                        "fingerprint, so give a new --out to keep the runs without it)")
+    p.add_argument("--days", type=int, default=None, help="simulated days per run (overrides the file's days)")
+    p.add_argument("--replications", type=int, default=None, metavar="N",
+                   help="replications per variant (overrides the file's; more extend an existing store)")
+    p.add_argument("--max-runs", type=int, default=None, metavar="N",
+                   help="allow an experiment of more than 10,000 runs (default limit: 10,000)")
     p.set_defaults(func=cmd_batch)
 
 
@@ -106,7 +118,15 @@ class LogReporter:
 # ------------------------------------------------------------------------------ summary table
 
 def _is_share(metric: str) -> bool:
-    return metric.split(".")[-1] in ("share", "ci_low", "ci_high") or metric.startswith("util.")
+    return metric.split("@")[0].split(".")[-1] in ("share", "ci_low", "ci_high") or metric.startswith("util.")
+
+
+def verdict_text(status: str, required: float) -> str:
+    """A share's verdict against its required share, for the table: 'met (90%)', 'MISSED (90%)'."""
+    if not isinstance(status, str) or not status:
+        return ""
+    word = {"missed": "MISSED"}.get(status, status)
+    return word if status == "too few to judge" else f"{word} ({100 * required:.0f}%)"
 
 
 def format_summary(exp, summary) -> str:
@@ -114,7 +134,7 @@ def format_summary(exp, summary) -> str:
     the paired difference against the baseline [95% CI] (percentage points for shares)."""
     width = max([len(v.name) for v in exp.variants] + [24]) + 2
     lines = [f"{'metric / variant':{width}s} {'n':>3s} {'mean':>9s} {'95% CI':>21s}   "
-             f"{'vs ' + exp.baseline.name[:30]:>12s} {'95% CI':>21s}"]
+             f"{'vs ' + exp.baseline.name[:30]:>12s} {'95% CI':>21s}   required share"]
     for metric, part in summary.groupby("metric", sort=False):
         share = _is_share(metric)
         dec = decimals_for(part["mean"].tolist())
@@ -122,9 +142,10 @@ def format_summary(exp, summary) -> str:
         lines.append(f"{metric}{unit}")
         for r in part.itertuples(index=False):
             diff = "(baseline)" if r.variant == exp.baseline.name else number(r.diff, share, True, dec)
-            lines.append(f"  {r.variant:{width - 2}s} {r.n:3d} {number(r.mean, share, False, dec):>9s} "
-                         f"{interval(r.ci_low, r.ci_high, share, False, dec):>21s}   {diff:>12s} "
-                         f"{interval(r.diff_ci_low, r.diff_ci_high, share, True, dec):>21s}")
+            judged = verdict_text(getattr(r, "verdict", ""), getattr(r, "required", math.nan))
+            lines.append((f"  {r.variant:{width - 2}s} {r.n:3d} {number(r.mean, share, False, dec):>9s} "
+                          f"{interval(r.ci_low, r.ci_high, share, False, dec):>21s}   {diff:>12s} "
+                          f"{interval(r.diff_ci_low, r.diff_ci_high, share, True, dec):>21s}   {judged}").rstrip())
     return "\n".join(lines)
 
 
@@ -133,10 +154,12 @@ def format_summary(exp, summary) -> str:
 def cmd_batch(args: argparse.Namespace) -> int:
     from gridsim.studies.batch import run_batch
     from gridsim.studies.executors import ExecutorError, ExecutorSetupError, make_executor
-    from gridsim.studies.experiment import default_out_dir, load_experiment
+    from gridsim.studies.experiment import MAX_RUNS, default_out_dir, load_experiment
 
     _check_args(args)
-    exp = load_experiment(args.experiment)
+    exp = load_experiment(args.experiment, overrides=args.overrides, days=args.days,
+                          replications=args.replications,
+                          max_runs=args.max_runs if args.max_runs is not None else MAX_RUNS)
     try:
         executor = make_executor(args.workers, args.dask)
     except ExecutorSetupError as exc:
@@ -162,6 +185,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    if args.max_runs is not None and args.max_runs < 1:
+        raise UsageError(f"--max-runs {args.max_runs}: must be >= 1")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be >= 1")
     if args.resume and args.force:
@@ -189,6 +214,17 @@ class Announce:
         self.reporter.close()
 
 
+def _print_notes(exp, report) -> None:
+    """What the verdicts mean, and why a result may look backwards (the mix of judged events)."""
+    from gridsim.studies.summary import mix_notes
+    if "verdict" in report.summary.columns and (report.summary["verdict"].fillna("") != "").any():
+        print("\nrequired share: met / MISSED when the whole 95% CI is above / below the [targets] "
+              "<stage>_required_share; uncertain when it straddles it; too few to judge under 30 events")
+    for note in mix_notes(exp, report.runs, report.summary):
+        print()
+        print(textwrap.fill("note: " + note, width=100, subsequent_indent="  "))
+
+
 def _print_report(exp, report) -> None:
     """The summary table, the count of runs ok and failed, the failures, the files written."""
     if report.ran == 0:
@@ -196,6 +232,7 @@ def _print_report(exp, report) -> None:
               f"(--force starts again{', --retry-failed re-runs the failed ones' if len(report.failed) else ''})")
     print()
     print(format_summary(exp, report.summary))
+    _print_notes(exp, report)
     print()
     ok = int((report.runs["status"] == "ok").sum()) if len(report.runs) else 0
     print(f"{ok} of {report.planned} runs ok, {len(report.failed)} failed"

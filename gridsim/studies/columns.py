@@ -32,6 +32,11 @@ KNOWN_QUEUES = ("police_mean", "police_max", "grid_mean", "grid_max", "police_ta
 SOURCE_FIELDS = ("n", "share", "p50", "p90")
 SOURCE_METRICS: tuple[str, ...] = tuple(f"{src}.{s}.{f}" for src in SOURCES for s in METRIC_STAGES
                                         for f in SOURCE_FIELDS)
+# per-division stage metrics, e.g. on_scene.share@Kunshan: from each run summary's by.division
+# table; the division names come from the scenario, so these names are built per experiment
+DIVISION_FIELDS = SOURCE_FIELDS
+DIVISION_SEP = "@"
+DIVISION_BASES: tuple[str, ...] = tuple(f"{s}.{f}" for s in METRIC_STAGES for f in DIVISION_FIELDS)
 METRIC_NAMES: tuple[str, ...] = (
     tuple(f"{s}.{f}" for s in METRIC_STAGES for f in STAGE_FIELDS)
     + SOURCE_METRICS
@@ -49,11 +54,19 @@ def metric_help() -> str:
             + ", ".join(STAGE_FIELDS) + "; <source>.<stage>.<field> for one source (110, 12345, grid; field "
             + ", ".join(SOURCE_FIELDS) + "); util.<role> (" + ", ".join(ROLES) + "); volume.<key> ("
             + ", ".join(KNOWN_VOLUMES) + "); queue.<key> (" + ", ".join(KNOWN_QUEUES)
-            + "); or a pattern such as '*.share'")
+            + "); <stage>.<field>@<division> for one division (field " + ", ".join(DIVISION_FIELDS)
+            + ", e.g. on_scene.share@Kunshan, or on_scene.share@* for every division); or a pattern such as '*.share'")
+
+
+def split_division_metric(name: str) -> tuple[str, str] | None:
+    """'on_scene.share@Kunshan' -> ('on_scene.share', 'Kunshan'); None for a city-wide metric."""
+    base, sep, division = name.partition(DIVISION_SEP)
+    return (base, division) if sep else None
 
 
 def flatten_summary(summary: dict) -> dict[str, float]:
-    """The run summary as flat metric columns: <stage>.<field>, util.<role>, volume.<key>, queue.<key>."""
+    """The run summary as flat metric columns: <stage>.<field>, <source>.<stage>.<field>,
+    <stage>.<field>@<division>, util.<role>, volume.<key>, queue.<key>."""
     out: dict[str, float] = {}
     stages = summary.get("stages", {})
     for stage in METRIC_STAGES:
@@ -64,6 +77,9 @@ def flatten_summary(summary: dict) -> dict[str, float]:
     for name in SOURCE_METRICS:
         src, stage, f = name.split(".")
         out[name] = decode_number((by_source.get((src, stage)) or {}).get(f))
+    for r in summary.get("by", {}).get("division", []):
+        for f in DIVISION_FIELDS:
+            out[f"{r.get('stage')}.{f}{DIVISION_SEP}{r.get('division')}"] = decode_number(r.get(f))
     util = summary.get("utilisation", {})
     for role in ROLES:
         out[f"util.{role}"] = decode_number((util.get(role) or {}).get("utilisation"))

@@ -23,6 +23,7 @@ import difflib
 import fnmatch
 import hashlib
 import itertools
+import math
 import os
 import re
 import tomllib
@@ -31,12 +32,17 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from gridsim.scenario import BUILTIN_NAME, Scenario, ScenarioError, builtin_path, load_scenario
-from gridsim.studies.columns import DEFAULT_METRICS, METRIC_NAMES, metric_help
+from gridsim.scenario.load import _parse_override as parse_override
+from gridsim.studies.columns import (DEFAULT_METRICS, DIVISION_BASES, DIVISION_SEP, METRIC_NAMES, metric_help,
+                                     split_division_metric)
 
 EXPERIMENT_KEYS = ("name", "description", "base", "replications", "days", "seed", "metrics", "set",
                    "factors", "variants")
 VARIANT_KEYS = ("name", "description", "scenario", "set")
 RESERVED_KEYS = ("run.seed", "run.days")        # set by the experiment's `seed` and `days`
+MAX_RUNS = 10_000
+"""More runs than this need an explicit limit (`max_runs`, `gridsim batch --max-runs`): a typo such
+as `replications = 100000000` is refused at once instead of planning for minutes."""
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.,=+-]")
 
@@ -71,6 +77,7 @@ class Experiment:
     metrics: list[str]              # concrete metric names kept in the summary
     factor_keys: list[str]          # dotted keys with one runs.parquet column each
     fingerprint: str
+    cli_overrides: dict[str, Any] = field(default_factory=dict)   # --set KEY=VALUE, applied to every variant
 
     @property
     def baseline(self) -> Variant:
@@ -215,6 +222,8 @@ def _read(path: str | Path) -> _File:
                    "(e.g. experiments/staffing_sweep.toml)") from None
     except OSError as exc:
         raise _err(label, "", f"cannot read file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise _err(label, "", "not UTF-8 text", "a TOML experiment file saved as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -223,29 +232,51 @@ def _read(path: str | Path) -> _File:
     return _File(label, p, text, raw)
 
 
-def _parse_metrics(f: _File) -> list[str]:
-    """`metrics`: names and glob patterns, to concrete metric names in first-seen order."""
+def _parse_metrics(f: _File, divisions: list[str]) -> list[str]:
+    """`metrics`: names and glob patterns, to concrete metric names in first-seen order;
+    `<stage>.<field>@<division>` names and patterns refer to the variants' division tables."""
     metrics_raw = f.raw.get("metrics", list(DEFAULT_METRICS))
     if not isinstance(metrics_raw, list) or not metrics_raw or not all(isinstance(m, str) for m in metrics_raw):
         raise _err(f.label, "metrics", "wrong type", "a non-empty list of metric names such as "
                    "'on_scene.share', 'util.police', or patterns like '*.share'", metrics_raw, True)
     metrics: list[str] = []
     for m in metrics_raw:
-        metrics += [h for h in _metric_matches(f.label, m, metrics_raw) if h not in metrics]
+        names = _division_names(f.label, m, metrics_raw, divisions) if DIVISION_SEP in m else METRIC_NAMES
+        metrics += [h for h in _metric_matches(f.label, m, metrics_raw, names) if h not in metrics]
     return metrics
 
 
-def _metric_matches(label: str, m: str, metrics_raw: list) -> list[str]:
+def _division_names(label: str, m: str, metrics_raw: list, divisions: list[str]) -> list[str]:
+    """The per-division metric names a `<stage>.<field>@<division>` entry may match."""
+    base, division = split_division_metric(m)
+    if not any(c in division for c in "*?[") and division not in divisions:
+        close = difflib.get_close_matches(division, divisions, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise _err(label, "metrics", f"'{m}': no division '{division}' in the division table{hint}",
+                   "one of " + ", ".join(divisions), metrics_raw, True)
+    return [f"{b}{DIVISION_SEP}{d}" for d in divisions for b in DIVISION_BASES]
+
+
+def _metric_matches(label: str, m: str, metrics_raw: list, names: Iterable[str] = METRIC_NAMES) -> list[str]:
+    names = list(names)
     if any(c in m for c in "*?["):
-        hits = [n for n in METRIC_NAMES if fnmatch.fnmatchcase(n, m)]
+        hits = [n for n in names if fnmatch.fnmatchcase(n, m)]
         if not hits:
             raise _err(label, "metrics", f"pattern '{m}' matches no metric", metric_help(), metrics_raw, True)
-        return hits
-    if m in METRIC_NAMES:
+        return _division_order(hits)
+    if m in names:
         return [m]
-    close = difflib.get_close_matches(m, METRIC_NAMES, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(m, names, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise _err(label, "metrics", f"unknown metric '{m}'{hint}", metric_help(), metrics_raw, True)
+
+
+def _division_order(hits: list[str]) -> list[str]:
+    """Pattern hits with per-division metrics grouped by metric, divisions in table order."""
+    if not any(DIVISION_SEP in h for h in hits):
+        return hits
+    bases = list(dict.fromkeys(h.partition(DIVISION_SEP)[0] for h in hits))
+    return [h for b in bases for h in hits if h.partition(DIVISION_SEP)[0] == b]
 
 
 def _factor_specs(f: _File, base: Scenario) -> tuple[list[_Spec], list[str]]:
@@ -324,14 +355,16 @@ def _name_grid(label: str, specs: list[_Spec], factor_keys: list[str]) -> None:
         spec.name = name
 
 
-def _resolve(f: _File, exp_name: str, specs: list[_Spec], from_grid: bool, days: int, seed: int
-             ) -> list[Variant]:
-    """Each spec's scenario: start + its overrides, then the experiment's days, seed and name."""
+def _resolve(f: _File, exp_name: str, specs: list[_Spec], from_grid: bool, days: int, seed: int,
+             cli: dict[str, Any]) -> list[Variant]:
+    """Each spec's scenario: start + its overrides + the command line's --set, then the
+    experiment's days, seed and name."""
     run_set = {"run.days": days, "run.seed": seed}
     variants = []
     for s in specs:
         origin = f"{f.label} [factors]" if from_grid else f"{f.label} [[variants]] '{s.name}'"
         scen = s.start.copy_with(s.overrides, origin=origin, folder=f.dir) if s.overrides else s.start
+        scen = scen.copy_with(cli, origin="--set", folder=Path.cwd()) if cli else scen
         scen = scen.copy_with({**run_set, "name": f"{exp_name}.{s.name}"}, origin=f"{f.label} days/seed",
                               folder=f.dir)
         variants.append(Variant(name=s.name, scenario=scen, overrides=s.overrides, scenario_ref=s.ref))
@@ -377,25 +410,70 @@ def _fingerprint(text: str, base: Scenario, variants: list[Variant]) -> str:
 
 # --------------------------------------------------------------------------- loading
 
-def load_experiment(path: str | Path) -> Experiment:
+def _cli_overrides(label: str, texts: list[str] | None) -> dict[str, Any]:
+    """--set KEY=VALUE of `gridsim batch`: typed like the scenario's --set; not run.days/run.seed."""
+    out = dict(parse_override(t) for t in (texts or []))
+    for key, value in out.items():
+        if key in RESERVED_KEYS:
+            flag = "--days N" if key == "run.days" else f"`seed = ...` in {label}"
+            raise _err("--set", key, f"{key} of a batch is the experiment's", flag, value, True)
+    return out
+
+
+def _check_cli_keys(label: str, cli: dict[str, Any], factor_keys: list[str], specs: list[_Spec]) -> None:
+    """A --set key the experiment varies would make its variants alike under different names."""
+    for key, value in cli.items():
+        if key in factor_keys or any(key in s.overrides for s in specs):
+            raise _err("--set", key, f"the experiment varies this key ({label})",
+                       "keys the experiment does not vary; to change its values edit the experiment file",
+                       value, True)
+
+
+def _check_size(label: str, n_variants: int, replications: int, max_runs: int | None) -> None:
+    """Refuse an experiment larger than max_runs before planning any of it."""
+    runs = n_variants * replications
+    if max_runs is not None and runs > max_runs:
+        raise _err(label, "replications", f"{n_variants:,} variant(s) x {replications:,} replication(s) = "
+                   f"{runs:,} runs, more than the limit of {max_runs:,}",
+                   "fewer replications or variants, or --max-runs N to allow more", replications, True)
+
+
+def _n_variants(f: _File) -> int:
+    """How many variants the file asks for, counted before any is built (a factor grid multiplies)."""
+    if "factors" in f.raw and isinstance(f.raw["factors"], dict):
+        return math.prod(len(v) if isinstance(v, list) else 1 for v in _flatten(f.raw["factors"]).values())
+    if "variants" in f.raw and isinstance(f.raw["variants"], list):
+        return len(f.raw["variants"])
+    return 1
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None, days: int | None = None,
+                    replications: int | None = None, max_runs: int | None = MAX_RUNS) -> Experiment:
     """Read and validate an experiment file; every variant's scenario is resolved and validated.
 
+    `overrides` ("KEY=VALUE", like --set), `days` and `replications` are the command line's and
+    win over the file: the overrides apply to every variant (and so enter its fingerprint);
+    more replications extend a store, since replication r is the same run whatever their number.
+    An experiment of more than `max_runs` runs is refused before anything is planned.
     Raises ScenarioError (file, key, value, what is allowed) on any bad input, before anything runs.
     """
     f = _read(path)
     raw, label = f.raw, f.label
+    cli = _cli_overrides(label, overrides)
     name = _check_name(label, "name", raw.get("name", f.path.stem))
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _err(label, "description", "wrong type", "a string", description, True)
     base_ref = raw.get("base", BUILTIN_NAME)
     base = _resolve_ref(base_ref, f.dir, label, "base")
-    if "replications" not in raw:
+    if "replications" not in raw and replications is None:
         raise _err(label, "replications", "missing key", "an integer >= 1 (runs per variant, paired by seed)")
-    replications = _check_int(label, "replications", raw["replications"], 1)
-    days = _check_int(label, "days", raw.get("days", base.run.days), 1)
+    replications = _check_int(label, "replications", raw.get("replications"), 1) if replications is None \
+        else _check_int("--replications", "", replications, 1)
+    days = _check_int(label, "days", raw.get("days", base.run.days), 1) if days is None \
+        else _check_int("--days", "", days, 1)
     seed = _check_int(label, "seed", raw.get("seed", base.run.seed), 0)
-    metrics = _parse_metrics(f)
+    _check_size(label, _n_variants(f), replications, max_runs)
 
     common = _check_table(label, "set", raw.get("set", {}))
     _check_reserved(label, "set", common)
@@ -413,11 +491,16 @@ def load_experiment(path: str | Path) -> Experiment:
         specs = _variant_specs(f, base, common, set_origin)
     else:
         specs = [_Spec("base", {}, None, base)]
-    variants = _resolve(f, name, specs, "factors" in raw, days, seed)
+    _check_cli_keys(label, cli, factor_keys, specs)
+    variants = _resolve(f, name, specs, "factors" in raw, days, seed, cli)
+    base = base.copy_with(cli, origin="--set", folder=Path.cwd()) if cli else base
     if "factors" not in raw:
         factor_keys = _explicit_factor_keys(base, variants)
     for v in variants:
         v.factors = {k: _get(v.scenario, k) for k in factor_keys}
+    divisions = list(dict.fromkeys(d.name for v in variants for d in v.scenario.divisions))
+    metrics = _parse_metrics(f, divisions)
     return Experiment(name=name, path=label, text=f.text, description=description, base_ref=str(base_ref),
                       base=base, variants=variants, replications=replications, days=days, seed=seed,
-                      metrics=metrics, factor_keys=factor_keys, fingerprint=_fingerprint(f.text, base, variants))
+                      metrics=metrics, factor_keys=factor_keys, fingerprint=_fingerprint(f.text, base, variants),
+                      cli_overrides=cli)
