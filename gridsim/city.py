@@ -82,6 +82,7 @@ class City:
     cp_subcenters: np.ndarray          # (P, M) nearest sub-centers to each checkpoint
     detour_factor: float
     _tree: cKDTree = field(repr=False, default=None)
+    police_post_xy: np.ndarray | None = None  # (units, 2) km: posts given by staff.police_posts_file, else drawn
     div_land_area: np.ndarray | None = None   # km2 the grids cover (measured outline land, or the table's)
     outlines: Outlines | None = None          # real boundaries in km, when the scenario has them
 
@@ -292,6 +293,8 @@ def _office(members: np.ndarray, xy: np.ndarray, weight: np.ndarray) -> int:
 
 def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = None) -> City:
     """Build the city of a scenario. Same scenario + seed -> identical city."""
+    if scenario.layout is not None:          # explicit grids (city.grids_file): built as given
+        return city_from_layout(scenario)
     c, s = scenario.city, scenario.staff
     if seed_seq is None:
         seed_seq = np.random.SeedSequence(scenario.run.seed)
@@ -528,3 +531,55 @@ def build_graph(city: City) -> nx.Graph:
     g.add_edges_from((f"g{a}", f"g{b}", {"kind": "adjacent", "km": float(km)})
                      for a, b, km in zip(src, city.nbr_idx, city.nbr_km) if a < b)
     return g
+
+
+def city_from_layout(scenario: Scenario) -> City:
+    """The city of an explicit layout (gridsim.scenario.layout): the grids exactly as the table
+    gives them, in one division with one sub-center and one workstation (validation checks
+    the scenario asks for that), offices at the grid nearest the population-weighted centre,
+    staff as [staff] says, and the table's police posts when it has them. Nothing is drawn."""
+    c, s, lay = scenario.city, scenario.staff, scenario.layout
+    g = lay.grids
+    xy = np.column_stack([g.x_km, g.y_km]).astype(float)
+    grid_pop = np.array(g.population, dtype=float)
+    grid_area = np.array(g.area_km2, dtype=float)
+    G = len(xy)
+    zeros = np.zeros(G, dtype=np.int32)
+    office = _office(np.arange(G), xy, np.maximum(grid_pop, 1e-12))
+    centre = (xy * grid_pop[:, None]).sum(0) / grid_pop.sum()
+    land = np.array([grid_area.sum()])
+    one = np.zeros(1, dtype=np.int32)
+    if lay.posts is not None:
+        order = np.argsort(lay.posts.subcenter, kind="stable")      # units are numbered by sub-center
+        posts = np.column_stack([lay.posts.x_km, lay.posts.y_km])[order].astype(float)
+        police = np.bincount(lay.posts.subcenter, minlength=1).astype(np.int32)
+    else:
+        posts = None
+        police = _police_units(s, scenario.allocation, one, np.array([grid_pop.sum()]))
+    cx, cy = np.array([centre[0]]), np.array([centre[1]])
+    cp_div, cp_xy = _checkpoints(xy, zeros, cx, cy, c.checkpoints_per_division)
+    nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario.travel.detour_factor)
+    d = scenario.divisions[0]
+    city = City(
+        division_names=[d.name], div_x=cx, div_y=cy, div_radius=np.sqrt(land / math.pi),
+        div_area=np.array([d.area_km2]), div_population=np.array([grid_pop.sum()]),
+        div_population_estimated=np.array([d.population_estimated]),
+        sc_div=one, sc_x=xy[[office], 0].copy(), sc_y=xy[[office], 1].copy(),
+        sc_status=np.full(1, BUILT, dtype=np.int8), sc_police_units=police,
+        sc_neighbours=np.full((1, 1), -1, dtype=np.int32),
+        ws_sc=one, ws_x=xy[[office], 0].copy(), ws_y=xy[[office], 1].copy(),
+        ws_status=np.full(1, BUILT, dtype=np.int8),
+        grid_ws=zeros, grid_sc=zeros, grid_div=zeros.copy(),
+        grid_x=xy[:, 0].copy(), grid_y=xy[:, 1].copy(), grid_population=grid_pop,
+        grid_households=grid_pop / c.persons_per_household, grid_area=grid_area,
+        grid_urban=grid_pop / grid_area >= c.urban_density_min_per_km2,
+        grid_leaders=_grid_staff(s.grid_leaders, (), None, grid_pop, "one_each"),
+        grid_fulltime=_grid_staff(s.fulltime_workers, (), None, grid_pop, "one_each"),
+        grid_parttime=_grid_staff(s.parttime_workers, (), None, grid_pop, "population"),
+        nbr_ptr=nbr_ptr, nbr_idx=nbr_idx, nbr_km=nbr_km,
+        cp_div=cp_div, cp_x=cp_xy[:, 0].copy(), cp_y=cp_xy[:, 1].copy(),
+        cp_subcenters=np.zeros((len(cp_xy), 1), dtype=np.int32), detour_factor=scenario.travel.detour_factor,
+        police_post_xy=posts, div_land_area=land,
+    )
+    city._tree = cKDTree(xy)
+    return city

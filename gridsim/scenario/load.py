@@ -21,6 +21,7 @@ import tomli_w
 
 from gridsim.scenario.divisions import DataFile, Division, load_divisions
 from gridsim.scenario.errors import ScenarioError
+from gridsim.scenario.layout import Layout, load_layout
 from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, builtin_path, read_toml, schema,
                                      template_for, type_name, unknown_key)
 from gridsim.scenario.types import Category, Sections, section_values
@@ -41,6 +42,7 @@ class Scenario(Sections):
     origin: dict                         # dotted key -> file or "--set" that set it
     folders: dict                        # origin label -> folder its relative references resolve against
     data_files: tuple[DataFile, ...]     # every data file read (the division table), with its sha256
+    layout: Layout | None = None         # explicit grids and police posts (city.grids_file), if any
 
     def get(self, dotted: str) -> Any:
         """A raw value by dotted key ("staff.police_units"), as written in TOML."""
@@ -230,6 +232,8 @@ def _finish(data: dict, label: str, origin: dict, folders: dict) -> Scenario:
     div_label = origin.get("city.divisions_file", label)
     divisions, table = load_divisions(data["city"]["divisions_file"], Path(folders[div_label]), div_label)
     sections = section_values(data)
-    check_consistency(Sections(**sections), data, origin, divisions)
+    typed = Sections(**sections)
+    check_consistency(typed, data, origin, divisions)
+    layout, layout_files = load_layout(typed, divisions, origin, folders, label)   # explicit grids / posts
     return Scenario(**sections, data=data, path=label, divisions=divisions, origin=origin,
-                    folders=folders, data_files=(table,))
+                    folders=folders, data_files=(table, *layout_files), layout=layout)

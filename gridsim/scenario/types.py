@@ -86,6 +86,7 @@ class CityPlan:
     density_decay_fraction: float
     urban_density_min_per_km2: float
     checkpoints_per_division: int
+    grids_file: str
     outlines_file: str
     subcenters_built_ids: tuple[int, ...]
 
@@ -97,6 +98,7 @@ class Staff:
     parttime_workers: int
     police_units: int
     police_units_min_per_subcenter: int
+    police_posts_file: str
 
 
 @_frozen

@@ -114,6 +114,8 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("city.persons_per_household", *pos), ("city.grid_population_sigma", *nonneg),
         ("city.density_decay_fraction", *pos), ("city.urban_density_min_per_km2", *nonneg),
         ("city.checkpoints_per_division", lambda v: v >= 1, ">= 1"),
+        ("city.grids_file", lambda v: v == "" or v.endswith(".csv"), "'' (not used) or a .csv table"),
+        ("staff.police_posts_file", lambda v: v == "" or v.endswith(".csv"), "'' (not used) or a .csv table"),
         ("city.subcenters_built_ids", lambda v: all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
          and len(set(v)) == len(v), "a list of distinct sub-center ids (integers >= 0)"),
         ("staff.grid_leaders", *nonneg), ("staff.fulltime_workers", *nonneg),
@@ -231,6 +233,7 @@ def check_consistency(spec: Sections, data: dict, origin: dict, divisions: Seque
     if run.warmup_hours >= 24 * run.days:
         raise err("run.warmup_hours", "warm-up covers the whole run", f"< run.days x 24 = {24 * run.days}")
     _check_allocation(spec, len(divisions), err)
+    _check_layout_keys(spec, len(divisions), err)
     _check_categories(spec, origin)
     if spec.surge.enabled:
         _check_surge(spec, data, origin, divisions)
@@ -253,6 +256,25 @@ def _check_surge(spec: Sections, data: dict, origin: dict, divisions: Sequence[D
             raise ScenarioError(origin.get("surge.divisions", "<scenario>"), "surge.divisions",
                                 f"unknown division '{d}'{hint}", ", ".join(sorted(names)),
                                 data["surge"]["divisions"], True)
+
+
+def _check_layout_keys(spec: Sections, n_divisions: int, err: Callable[[str, str, str], ScenarioError]) -> None:
+    """An explicit grids table builds one division with one sub-center and one workstation
+    (its rows are checked when it is read, gridsim.scenario.layout); posts need the table."""
+    c = spec.city
+    if spec.staff.police_posts_file and not c.grids_file:
+        raise err("staff.police_posts_file", "posts need explicit grids (their coordinates share its frame)",
+                  "'' or set city.grids_file too")
+    if not c.grids_file:
+        return
+    one = "1 with city.grids_file (the table builds one division, sub-center and workstation)"
+    if n_divisions != 1:
+        raise err("city.divisions_file", f"has {n_divisions} divisions", "a one-row division table " + one[1:])
+    for key in ("subcenters", "subcenters_built", "workstations", "workstations_started", "workstations_built"):
+        if getattr(c, key) != 1:
+            raise err(f"city.{key}", "must be 1 with explicit grids", one)
+    if spec.allocation.per != "none":
+        raise err("allocation.per", "explicit grids take staff as [staff] says", "'none' with city.grids_file")
 
 
 def _check_allocation(spec: Sections, n_divisions: int, err: Callable[[str, str, str], ScenarioError]) -> None:

@@ -32,7 +32,10 @@ def neighbour_subcenters(city: City) -> list[tuple[int, ...]]:
 
 
 def police_posts(city: City, rng: np.random.Generator) -> np.ndarray:
-    """Each unit's post: a grid of its sub-center territory drawn by population (unit order)."""
+    """Each unit's post: as the city gives them (staff.police_posts_file), else a grid of its
+    sub-center territory drawn by population (unit order)."""
+    if city.police_post_xy is not None:
+        return city.police_post_xy.copy()
     homes = np.repeat(np.arange(city.n_subcenters), city.sc_police_units)
     xy = np.zeros((len(homes), 2))
     for s in range(city.n_subcenters):
