@@ -15,6 +15,7 @@ The names of the runs.parquet metric columns live here too (`STAGE_FIELDS`, `MET
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from gridsim.analysis.metrics import stage_elapsed
 from gridsim.domain import ECDF_GRID_MIN, PERCENTILES, SOURCES, STAGES
 from gridsim.results.io import read_json
 from gridsim.scenario import Scenario, ScenarioError, load_scenario
+from gridsim.scenario.divisions import DataFile, locate_divisions
 
 # --- runs.parquet columns -----------------------------------------------------------------
 BASE_COLUMNS = ("experiment", "variant", "replication", "seed", "status", "error", "wall_s")
@@ -191,6 +193,24 @@ class RunData:
         return stage_elapsed(self.events, stage, self.targets, self.horizon_min, self.warmup_min)
 
 
+OUTLINES_KEY = "city.outlines_file"
+
+
+def scenario_files(scenario: Scenario) -> tuple[DataFile, ...]:
+    """Every data file a run of `scenario` reads: `scenario.data_files` plus the division
+    outlines, which the city reads itself (city.outlines_file; "" = none)."""
+    files = list(scenario.data_files)
+    name = scenario.city.outlines_file
+    if name and OUTLINES_KEY not in {f.key for f in files}:
+        label = scenario.origin.get(OUTLINES_KEY, scenario.path)
+        path = locate_divisions(name, Path(scenario.folders.get(label, ".")))
+        if path is None:
+            raise ScenarioError(label, OUTLINES_KEY, "boundary file not found",
+                                "a GeoJSON path, relative to the scenario file or a built-in file, or \"\"", name, True)
+        files.append(DataFile(OUTLINES_KEY, str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest()))
+    return tuple(files)
+
+
 def _folder_scenario(scen_path: Path) -> Scenario:
     """A run folder's scenario.toml, every data file it names found inside the folder itself."""
     folder = scen_path.parent.resolve()
@@ -198,7 +218,7 @@ def _folder_scenario(scen_path: Path) -> Scenario:
         scenario = load_resolved_scenario(scen_path)
     except ScenarioError as exc:
         raise NotAResultsDir(str(exc)) from None
-    for f in scenario.data_files:
+    for f in scenario_files(scenario):
         if Path(f.path).resolve().parent != folder:
             raise NotAResultsDir(f"{scen_path} names {f.key} = '{scenario.get(f.key)}', which is not in "
                                  f"{scen_path.parent}/ (a run folder carries a copy of every data file it "

@@ -26,6 +26,7 @@ from gridsim.city import City, build_city
 from gridsim.analysis.metrics import stage_table, stage_table_by
 from gridsim.engine.model import STREAMS, CityModel, Progress
 from gridsim.results.table import events_table
+from gridsim.results.loaders import scenario_files
 from gridsim.results.io import atomic_write, staged_folder, to_jsonable, write_json, write_parquet
 from gridsim.scenario import Scenario
 from gridsim.scenario.divisions import DataFile
@@ -174,11 +175,12 @@ def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dic
     the data files it names. The previous folder (figures, report and all) is replaced only
     once the new one is complete; a kill at any moment leaves one or the other."""
     out = Path(out_dir)
-    names = _data_file_names(scenario.data_files)
+    files = scenario_files(scenario)
+    names = _data_file_names(files)
     with staged_folder(out) as staging:
         write_parquet(result.events, staging / "events.parquet")
         write_json(staging / "summary.json", result.summary)
-        for f in scenario.data_files:
+        for f in files:
             _copy_data_file(f, staging / names[f.key])
         atomic_write(staging / "scenario.toml", saved_scenario_toml(scenario, names))
     paths = {"events": out / "events.parquet", "summary": out / "summary.json", "scenario": out / "scenario.toml"}

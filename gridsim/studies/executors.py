@@ -9,14 +9,24 @@ Every executor has the same small interface::
 `fn` must be a top-level (picklable) function: `import mesa` makes "spawn" the start method,
 so worker processes import it by name. The run itself is deterministic (seeded by the task),
 so results do not depend on the executor, the number of workers or the completion order.
+
+Local workers never outlive the batch: each asks the kernel for SIGKILL when its parent
+dies (Linux PR_SET_PDEATHSIG) and also watches its parent's pid, so a `kill -9` of
+`gridsim batch` takes its workers (about 250 MB each, holding the caller's pipes) with it;
+the multiprocessing resource tracker then sees its last user gone and exits too.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
 
@@ -83,6 +93,33 @@ class SerialExecutor(Executor):
         return "serially in this process"
 
 
+PARENT_POLL_S = 0.5
+"""How often a worker checks that its parent is alive (where the kernel cannot tell it)."""
+
+
+def _die_with_parent(parent_pid: int, spawned_by_main_thread: bool) -> None:
+    """Worker initializer: exit as soon as `parent_pid` is gone.
+
+    The kernel's parent-death signal fires when the *thread* that spawned the worker ends, so
+    it is asked for only when that thread is the main one (which ends with the process); a
+    watcher thread polling the parent pid covers the rest and other systems."""
+    if spawned_by_main_thread and sys.platform.startswith("linux"):
+        try:
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (AttributeError, OSError):
+            pass
+    if os.getppid() != parent_pid:       # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gridsim-parent-watch", daemon=True).start()
+
+
 class ProcessExecutor(Executor):
     """Local worker processes (`concurrent.futures.ProcessPoolExecutor`, spawn start method)."""
 
@@ -93,22 +130,39 @@ class ProcessExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, fn, tasks):
-        if not tasks:
+        """Tasks may be any iterable (a lazy plan too): at most two per worker are in flight, so
+        the first results come back before a long plan has been read to its end."""
+        it = iter(tasks)
+        n = len(tasks) if hasattr(tasks, "__len__") else self.workers
+        if n == 0:
             return
         ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx)
-        futures = {self._pool.submit(fn, t): t for t in tasks}
-        for fut in as_completed(futures):
-            task = futures.pop(fut)
-            try:
-                result = fut.result()
-            except BrokenProcessPool as exc:
-                raise ExecutorError("a worker process died unexpectedly (killed, or out of memory?); the runs "
-                                    "committed so far are kept: run the same command again to resume") from exc
-            except Exception as exc:
-                yield task, exc
-            else:
-                yield task, result
+        self._pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, n), mp_context=ctx, initializer=_die_with_parent,
+            initargs=(os.getpid(), threading.current_thread() is threading.main_thread()))
+        in_flight: dict = {}
+
+        def top_up() -> None:
+            for task in it:
+                in_flight[self._pool.submit(fn, task)] = task
+                if len(in_flight) >= 2 * self.workers:
+                    break
+
+        top_up()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = in_flight.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool as exc:
+                    raise ExecutorError("a worker process died unexpectedly (killed, or out of memory?); the runs "
+                                        "committed so far are kept: run the same command again to resume") from exc
+                except Exception as exc:
+                    yield task, exc
+                else:
+                    yield task, result
+            top_up()
 
     def shutdown(self, cancel: bool = False) -> None:
         # Do not wait: every result is in (or cancelled), and the workers' exit (about 0.3 s of

@@ -92,6 +92,9 @@ class Store:
         try:
             stored = read_json(self.root / "fingerprint.json").get("fingerprint")
         except (OSError, ValueError, AttributeError):
+            if not force:
+                raise _refuse(self.exp, f"{self.root}/fingerprint.json is damaged, so its runs cannot be matched to "
+                              f"this experiment; re-run with --force to discard them, or use another --out DIR") from None
             stored = None
         if stored != self.exp.fingerprint and not force:
             raise _refuse(self.exp, f"{self.root}/ holds runs of an earlier version of this experiment (the "
@@ -161,16 +164,26 @@ class Store:
 
     # -- runs
     def committed(self) -> dict[tuple[str, int], dict]:
-        """The committed rows of the planned runs, by (variant, replication)."""
+        """The committed rows of the planned runs, by (variant, replication). Reads the row files
+        that exist (not one look-up per planned run: a plan can be far larger than the store)."""
         out: dict[tuple[str, int], dict] = {}
-        for v in self.exp.variants:
-            for r in range(self.exp.replications):
+        planned = {v.name for v in self.exp.variants}
+        runs = self.root / "runs"
+        if not runs.is_dir():
+            return out
+        for vdir in runs.iterdir():
+            if vdir.name not in planned:
+                continue
+            for rdir in vdir.iterdir():
+                rep = rdir.name[3:]
+                if not (rdir.name.startswith("rep") and rep.isdigit() and int(rep) < self.exp.replications):
+                    continue
                 try:
-                    row = read_json(self.run_dir(v.name, r) / "row.json")
+                    row = read_json(rdir / "row.json")
                 except (OSError, ValueError):
                     continue          # not committed (or unreadable): the run is done again
-                if isinstance(row, dict) and row.get("variant") == v.name and row.get("replication") == r:
-                    out[(v.name, r)] = row
+                if isinstance(row, dict) and row.get("variant") == vdir.name and row.get("replication") == int(rep):
+                    out[(vdir.name, int(rep))] = row
         return out
 
     def has_events(self, variant: str, replication: int) -> bool:
@@ -199,9 +212,13 @@ class Store:
         return df, summary
 
     def read_outputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """runs.parquet and summary.csv as they are (a batch with nothing to run rewrites nothing)."""
+        """runs.parquet and summary.csv as they are (a batch with nothing to run rewrites nothing);
+        rebuilt from the committed rows when either is missing or damaged (they are derived)."""
         import pyarrow.parquet as pq
-        return pq.read_table(self.runs_path).to_pandas(), pd.read_csv(self.summary_path)
+        try:
+            return pq.read_table(self.runs_path).to_pandas(), pd.read_csv(self.summary_path)
+        except Exception:         # truncated, overwritten, deleted: pyarrow / pandas / OS errors
+            return self.write_outputs()
 
 
 def runs_table(exp: Experiment, rows: dict[tuple[str, int], dict]):
