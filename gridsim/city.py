@@ -212,6 +212,18 @@ def _project(divs: list[Division]) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def project_like_city(scenario: Scenario, city: "City", lat, lon) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 points on the km plane `build_city` used for this scenario (equal-area with real
+    outlines, the local equirectangular plane without), e.g. the cordon's exit checkpoints."""
+    divs = scenario.divisions
+    lat0, lon0 = float(np.mean([d.ref_lat for d in divs])), float(np.mean([d.ref_lon for d in divs]))
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    if city.outlines is not None:
+        return Projection(lat0, lon0)(lat, lon)
+    return ((lon - lon0) * KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0)),
+            (lat - lat0) * KM_PER_DEG_LAT)
+
+
 def _sample_division_points(rng: np.random.Generator, d: int, n: int, cx, cy, radius, decay) -> np.ndarray:
     """n points of division d: Clark density around its centre, inside its weighted Voronoi cell."""
     out = np.empty((0, 2))

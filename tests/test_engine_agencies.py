@@ -6,6 +6,7 @@ Travel is 1 minute per km (min_per_km = 1), so every expected time is worked out
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from gridsim.domain import CORESP, FULLTIME, LEADER, P110, POLICE, ROUTINE, URGENT
 from gridsim.engine.agencies.command_centre import CommandCentre110
 from gridsim.engine.agencies.grid_workforce import GridWorkforce, borrow_lists
-from gridsim.engine.agencies.police_fleet import PoliceFleet
+from gridsim.engine.agencies.police_fleet import FleetPlan, PoliceFleet
 from gridsim.engine.records import EventRecords
 from gridsim.engine.scheduler import Scheduler
 from gridsim.engine.tasks import Task
@@ -23,12 +24,34 @@ from tiny_city import inputs_for, tiny_city
 FAR = 1e9
 
 
-def fleet_on(city, events, posts=None, return_to_post=False):
+def plan_for(city, posts=None, policy="stay", reserve=0, preempt=False, on_duty=None, radius=FAR,
+             min_idle=0, beats=None, dwell=10.0, mpk_urban=1.0, mpk_rural=1.0):
+    """A hand-made fleet plan: units at sub-center offices (or `posts`), one beat grid each
+    (or `beats`), all on duty (or `on_duty`: pool -> count), 1 min per km."""
+    S, D = city.n_subcenters, len(city.division_names)
+    homes = np.concatenate([np.repeat(np.arange(S), city.sc_police_units), np.repeat(S + np.arange(D), reserve)])
+    n = len(homes)
+    if posts is None:
+        posts = [(city.sc_x[h], city.sc_y[h]) if h < S else (city.div_x[h - S], city.div_y[h - S]) for h in homes]
+    posts = np.asarray(posts, float)
+    beats = beats or [((float(x),), (float(y),)) for x, y in posts]
+    rank = np.zeros(n, dtype=np.int64)
+    sizes = np.bincount(homes, minlength=S + D)
+    for p in range(S + D):
+        rank[homes == p] = np.arange(sizes[p])
+    counts = np.repeat(sizes[:, None], 24, axis=1)
+    for pool, c in (on_duty or {}).items():
+        counts[pool] = c
+    return FleetPlan(home=homes, post_xy=posts, beat_x=[b[0] for b in beats], beat_y=[b[1] for b in beats],
+                     beat_start=np.zeros(n, dtype=np.int64), rank=rank, on_duty_count=counts, n_territories=S,
+                     idle_policy=policy, beat_dwell_min=dwell, mpk_urban=(mpk_urban,) * 24, mpk_rural=mpk_rural,
+                     dispatch_radius_km=radius, preempt_routine=preempt, neighbour_min_idle=min_idle)
+
+
+def fleet_on(city, events, **plan_args):
     model, sch = mesa.Model(rng=1), Scheduler()
     inp, rec = inputs_for(city, events), EventRecords(len(events))
-    homes = np.repeat(np.arange(city.n_subcenters), city.sc_police_units)
-    posts = np.column_stack([city.sc_x[homes], city.sc_y[homes]]) if posts is None else np.asarray(posts, float)
-    fleet = PoliceFleet(model, sch, city, inp, rec, posts, 1.0, return_to_post, 0.0, FAR)
+    fleet = PoliceFleet(model, sch, city, inp, rec, plan_for(city, **plan_args), 0.0, FAR)
     fleet.on[POLICE] = True
     return fleet, sch, inp, rec
 
@@ -43,8 +66,18 @@ def test_nearest_idle_unit_of_the_first_pool_answers():
     fleet.request(task(P110, 0, inp, 2.0, 0), 2.0, (0,), (1,))
     assert rec.t_dispatch[0] == 2.5                       # turnout
     assert rec.t_arrive[0] == pytest.approx(2.5 + 0.2)    # 0.2 km from unit 1's post
+    assert rec.travel_min[0] == pytest.approx(0.2)
     assert rec.responder_borrowed[0] == 0
     assert fleet.busy == [False, True, False] and fleet.x[1] == 1.0     # it stays where it finished
+
+
+def test_rural_grids_and_the_hours_congestion_set_the_speed():
+    city = tiny_city()                                    # grids 2 and 3 are rural
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 1}, {"grid": 3}], posts=[(0, 0), (0, 0), (10, 0)],
+                                    mpk_urban=2.0, mpk_rural=0.5)
+    fleet.request(task(P110, 0, inp, 0.0, 0), 0.0, (0,), ())
+    fleet.request(task(P110, 1, inp, 0.0, 1), 0.0, (1,), ())
+    assert rec.travel_min[0] == 2.0 and rec.travel_min[1] == 0.5     # 1 km urban, 1 km rural
 
 
 def test_busy_territory_borrows_a_neighbour_then_queues_and_the_first_free_unit_takes_it():
@@ -60,6 +93,13 @@ def test_busy_territory_borrows_a_neighbour_then_queues_and_the_first_free_unit_
     assert fleet.queued == 0 and fleet.busy == [False, False, False]
 
 
+def test_a_unit_beyond_the_dispatch_radius_is_not_sent_as_first_unit():
+    city = tiny_city()
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 0}], posts=[(20, 0), (20, 0), (30, 0)], radius=15.0)
+    fleet.request(task(P110, 0, inp, 0.0, 0), 0.0, (0,), (1,), True)
+    assert math.isnan(rec.t_dispatch[0]) and fleet.queued == 1
+
+
 def test_urgent_waits_less_than_routine_and_fcfs_within_priority():
     city = tiny_city(police=(1, 0))
     events = [{"grid": 0, "service": 10.0}] * 4
@@ -70,6 +110,21 @@ def test_urgent_waits_less_than_routine_and_fcfs_within_priority():
     fleet.request(task(P110, 3, inp, 3.0, 0), 3.0, (0,), ())
     sch.run([], [], [], horizon=100.0)
     assert [rec.t_dispatch[e] for e in range(4)] == [0.0, 30.0, 10.0, 20.0]
+
+
+def test_an_urgent_incident_preempts_a_routine_job_which_is_requeued_with_its_remaining_service():
+    city = tiny_city(police=(1, 0))
+    events = [{"grid": 0, "service": 30.0, "cat": 1}, {"grid": 1, "service": 10.0}]
+    fleet, sch, inp, rec = fleet_on(city, events, preempt=True)
+    fleet.request(task(P110, 0, inp, 0.0, 0, prio=ROUTINE), 0.0, (0,), ())
+    fleet.request(task(P110, 1, inp, 5.0, 0), 5.0, (0,), ())       # urgent, 5 min into the routine job
+    assert rec.t_dispatch[1] == 5.0 and rec.t_arrive[1] == 6.0      # from the routine incident, 1 km away
+    assert rec.preempted == {0: 1}
+    sch.run([], [], [], horizon=200.0)
+    # the unit frees at 16, goes back (1 km) and finishes the remaining 25 minutes
+    assert rec.t_dispatch[0] == 0.0                                  # the first dispatch is what is judged
+    assert rec.t_done[0] == pytest.approx(16.0 + 1.0 + 25.0)
+    assert fleet.queued == 0 and fleet.busy_min[POLICE] == pytest.approx(5.0 + 11.0 + 26.0)
 
 
 def test_off_duty_units_take_nothing_until_the_shift_starts():
@@ -83,27 +138,115 @@ def test_off_duty_units_take_nothing_until_the_shift_starts():
     assert rec.t_dispatch[0] == 8.0 and rec.responder_borrowed[0] == 0
 
 
+def test_the_roster_takes_units_off_and_brings_them_back_on_the_hour():
+    city = tiny_city(police=(2, 1))
+    on_duty = {0: [1] * 24}
+    on_duty[0][1] = 2                                  # sub-center 0: one unit, two from 01:00 to 01:59
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 0}, {"grid": 0}, {"grid": 0}], on_duty=on_duty)
+    assert [len(p) for p in fleet.idle[:2]] == [1, 1]
+    fleet.schedule_roster(sch)
+    fleet.request(task(P110, 0, inp, 0.0, 0), 0.0, (0,), ())
+    fleet.request(task(P110, 1, inp, 1.0, 0), 1.0, (0,), ())       # the only unit is busy: it waits
+    sch.run([], [], [], horizon=65.0)
+    assert rec.t_dispatch[1] == 10.0                                 # unit 0 frees at 10
+    assert fleet.duty == [True, True, True]                          # 01:00: the second unit came on
+    sch.run_until(70.0)
+    fleet.request(task(P110, 2, inp, 70.0, 0), 70.0, (0,), ())
+    assert rec.t_dispatch[2] == 70.0 and sum(fleet.busy[:2]) == 1
+    sch.run_until(130.0)                                             # 02:00: back to one unit
+    assert fleet.duty == [True, False, True] and fleet.idle[0] == [0]
+
+
+def test_standby_units_are_found_where_their_beat_has_taken_them():
+    city = tiny_city(police=(1, 0))
+    beats = [((0.0, 1.0), (0.0, 0.0))]                              # grid 0, then grid 1, 10 min each
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 1}], policy="standby", beats=beats, dwell=10.0)
+    assert fleet.position(0, 5.0) == (0.0, 0.0) and fleet.position(0, 15.0) == (1.0, 0.0)
+    assert fleet.position(0, 25.0) == (0.0, 0.0)                    # the beat is a loop
+    fleet.request(task(P110, 0, inp, 12.0, 0), 12.0, (0,), ())
+    assert rec.travel_min[0] == 0.0                                  # it was patrolling grid 1
+    sch.run([], [], [], horizon=30.0)                                # frees at 22 in grid 1 (on its beat)
+    assert fleet.position(0, 22.5) == (1.0, 0.0)
+
+
+def test_after_a_job_a_standby_unit_drives_back_to_its_beat():
+    city = tiny_city(police=(1, 0))
+    beats = [((0.0,), (0.0,))]
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 0, "x": 4.0, "y": 0.0, "service": 5.0}], policy="standby",
+                                    beats=beats)
+    fleet.request(task(P110, 0, inp, 0.0, 0), 0.0, (0,), ())
+    sch.run([], [], [], horizon=9.0)                                 # arrives at 4, frees at 9
+    assert fleet.position(0, 11.0) == pytest.approx((2.0, 0.0))      # half way back at 1 min per km
+    assert fleet.position(0, 13.0) == (0.0, 0.0)
+
+
 def test_return_to_post_keeps_the_unit_busy_for_the_way_back():
     city = tiny_city(police=(1, 0))
-    fleet, sch, inp, rec = fleet_on(city, [{"grid": 1, "service": 10.0}], posts=[(0, 0)], return_to_post=True)
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 1, "service": 10.0}], posts=[(0, 0)], policy="return_to_post")
     fleet.request(task(P110, 0, inp, 0.0, 0), 0.0, (0,), ())
     assert rec.t_done[0] == 11.0
     t_free = sch.heap[0][0]
     assert t_free == 12.0 and (fleet.x[0], fleet.y[0]) == (0.0, 0.0)
 
 
-def test_support_completes_when_the_last_unit_arrives_and_cordon_uses_the_nearest_checkpoints():
+def command_centre_on(city, events, patrol_overrides=None, exits=((-3.0, 0.0),), **plan_args):
+    fleet, sch, inp, rec = fleet_on(city, events, **plan_args)
+    patrol = SimpleNamespace(dispatch_rule="own_first", neighbour_min_idle=plan_args.get("min_idle", 0),
+                             cordon_mode="exits", ring_points=4, escape_speed_kmh=60.0)
+    for k, v in (patrol_overrides or {}).items():
+        setattr(patrol, k, v)
+    workforce = _workforce(fleet.model, sch, city, inp, rec)
+    cc = CommandCentre110(fleet.model, sch, city, inp, fleet, workforce, patrol, np.asarray(exits, float), 2)
+    return cc, fleet, sch, inp, rec
+
+
+def test_support_is_asked_only_after_the_first_unit_has_assessed_and_comes_from_the_reserve_first():
     city = tiny_city(police=(2, 2))
-    events = [{"grid": 0, "cat": 1, "support": 2, "cordon": 1, "extra": (30.0, 60.0)}]
-    fleet, sch, inp, rec = fleet_on(city, events, posts=[(0, 0), (2, 0), (10, 0), (12, 0)])
-    model = fleet.model
-    workforce = _workforce(model, sch, city, inp, rec)
-    cc = CommandCentre110(model, sch, city, inp, fleet, workforce)
+    events = [{"grid": 0, "cat": 1, "support": 2, "extra": (30.0, 60.0, 3.0, 5.0)}]
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, posts=[(0, 0), (2, 0), (10, 0), (12, 0), (5, 0)],
+                                                 reserve=1)
     cc.on_call(0, 0.0)
-    # first unit: unit 0 at the incident; support: units 1 (2 km) and 2 (10 km) -> last at 10
-    assert rec.t_arrive[0] == 0.0 and rec.t_support[0] == 10.0
-    # one checkpoint: the nearer one at (-3, 0), reached by unit 3 (15 km away; the only idle unit)
-    assert rec.t_cordon[0] == 15.0 and inp.cor_left[0] == 0
+    assert rec.t_arrive[0] == 0.0 and math.isnan(rec.t_support[0])   # nothing asked yet
+    sch.run([], [], [], horizon=100.0)
+    # at 3 (arrival 0 + assessment 3): the reserve at (5, 0) and the nearest territory unit (2 km)
+    assert rec.t_support[0] == 3.0 + 5.0
+
+
+def test_neighbours_lend_support_only_while_they_keep_their_minimum_idle():
+    city = tiny_city(police=(1, 2))
+    events = [{"grid": 0, "cat": 1, "support": 1, "extra": (30.0, 60.0, 1.0, 5.0)}]
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, min_idle=2)
+    cc.on_call(0, 0.0)
+    sch.run([], [], [], horizon=5.0)
+    assert math.isnan(rec.t_support[0]) and fleet.queued == 1        # sub-center 1 keeps its two
+
+
+def test_a_cordon_holds_every_exit_after_the_command_delay():
+    city = tiny_city(police=(2, 2))
+    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 5.0)}]
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, exits=((-3.0, 0.0), (14.0, 0.0)))
+    cc.on_call(0, 0.0)
+    sch.run([], [], [], horizon=100.0)
+    # ordered at 0 + 2 + 5 = 7: (-3, 0) from (0, 0) 3 km; (14, 0) from (10, 0) 4 km
+    assert inp.cor_left[0] == 0 and rec.t_cordon[0] == 7.0 + 4.0 and cc.cordons_ordered == 1
+
+
+def test_a_ring_cordon_grows_with_the_time_since_the_call():
+    city = tiny_city(police=(5, 4))
+    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 3.0)}]
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, patrol_overrides={"cordon_mode": "ring"}, exits=())
+    cc.on_call(0, 0.0)
+    sch.run([], [], [], horizon=100.0)
+    # ordered at 5 min: radius 5 km at 60 km/h; four points 5 km from the four idle units at (0, 0)
+    assert rec.t_cordon[0] == pytest.approx(5.0 + 5.0)
+
+
+def test_a_category_that_sends_two_units_records_when_the_last_is_on_scene():
+    city = tiny_city(police=(2, 1))
+    events = [{"grid": 0, "cat": 2}]
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, posts=[(0, 0), (3, 0), (10, 0)])
+    cc.on_call(0, 0.0)
+    assert rec.t_arrive[0] == 0.0 and rec.t_units == {0: 3.0}
 
 
 def _workforce(model, sch, city, inp, rec, verify=True, radius=2.0):
@@ -179,8 +322,7 @@ def test_busy_minutes_count_only_inside_the_measured_window():
     city = tiny_city(police=(1, 0))
     model, sch = mesa.Model(rng=1), Scheduler()
     inp, rec = inputs_for(city, [{"grid": 0, "service": 30.0}]), EventRecords(1)
-    homes = np.zeros(1, dtype=int)
-    fleet = PoliceFleet(model, sch, city, inp, rec, np.zeros((1, 2)), 1.0, False, 10.0, 25.0)
+    fleet = PoliceFleet(model, sch, city, inp, rec, plan_for(city), 10.0, 25.0)
     fleet.on[POLICE] = True
-    fleet.request(Task(P110, 0, 0.0, 0.0, 30.0, URGENT, 0.0, int(homes[0])), 0.0, (0,), ())
+    fleet.request(Task(P110, 0, 0.0, 0.0, 30.0, URGENT, 0.0, 0), 0.0, (0,), ())
     assert fleet.busy_min[POLICE] == 15.0       # busy 0-30, counted 10-25

@@ -71,7 +71,7 @@ ROWS = [
 ]
 
 EXPECTED = {            # stage: (n, met)
-    "respond": (7, 3), "on_scene": (7, 2), "support": (2, 1), "cordon": (1, 0),
+    "respond": (4, 2), "on_scene": (4, 2), "support": (2, 1), "cordon": (1, 0),   # patrol targets: 110 only
     "register_dispatch": (5, 3), "verify": (2, 1), "close": (4, 3),
 }
 
@@ -94,16 +94,17 @@ def test_counts_and_shares(events):
 
 
 def test_typed_targets_judge_like_the_plain_mapping(events):
-    typed = stage_table(events, Targets(**TARGETS), HORIZON, WARMUP)
-    assert typed == stage_table(events, TARGETS, HORIZON, WARMUP)
-    tighter = stage_table(events, Targets(**(TARGETS | {"response_min": 1})), HORIZON, WARMUP)
+    limits = TARGETS | {"on_scene_rural_min": 5}
+    typed = stage_table(events, Targets(**limits), HORIZON, WARMUP)
+    assert typed == stage_table(events, limits, HORIZON, WARMUP)
+    tighter = stage_table(events, Targets(**(limits | {"response_min": 1})), HORIZON, WARMUP)
     assert tighter["respond"]["limit_min"] == 1.0 and tighter["respond"]["met"] < typed["respond"]["met"]
 
 
 def test_percentiles_keep_censored_misses_infinite(events):
     table = stage_table(events, TARGETS, HORIZON, WARMUP)
-    # respond elapsed: 1, 2, 2, 4, 5, 15, inf
-    assert table["respond"]["p50"] == 4.0
+    # respond elapsed (110 rows only): 1, 2, 4, inf
+    assert table["respond"]["p50"] == 3.0
     assert table["respond"]["p90"] == INF and table["respond"]["p99"] == INF
     # close elapsed: 80, 90, 210, inf -> median halfway between 90 and 210
     assert table["close"]["p50"] == pytest.approx(150.0)
@@ -112,12 +113,26 @@ def test_percentiles_keep_censored_misses_infinite(events):
 
 def test_warmup_and_horizon_change_what_is_judged(events):
     no_warmup = stage_table(events, TARGETS, HORIZON, 0.0)
-    assert (no_warmup["respond"]["n"], no_warmup["respond"]["met"]) == (8, 4)   # row 3 now counts
+    assert (no_warmup["respond"]["n"], no_warmup["respond"]["met"]) == (5, 3)   # row 3 now counts
     # a longer run: row 5 (998) is 7 min old and has failed respond and on-scene too; row 9's close
     # (900 + 240 < 1200) has failed as well
     later = stage_table(events, TARGETS, 1200.0, WARMUP)
-    assert (later["respond"]["n"], later["respond"]["met"]) == (8, 3)
+    assert (later["respond"]["n"], later["respond"]["met"]) == (5, 2)
     assert later["close"]["n"] == 5 and later["close"]["met"] == 3
+
+
+def test_on_scene_is_judged_against_the_rural_limit_in_rural_grids():
+    rows = [dict(event_id=1, t_call=200, t_dispatch=201, t_arrive=206, t_close=230),                 # urban 6 > 5
+            dict(event_id=2, t_call=300, t_dispatch=301, t_arrive=308, t_close=330, urban=False),    # rural 8 <= 10
+            dict(event_id=3, t_call=400, t_dispatch=401, t_arrive=412, t_close=430, urban=False),    # rural 12 > 10
+            dict(event_id=4, source="12345", t_call=500, t_dispatch=501, t_arrive=502, t_close=530, **WO)]
+    events = make(rows)
+    table = stage_table(events, TARGETS | {"on_scene_rural_min": 10}, HORIZON, WARMUP)
+    assert (table["on_scene"]["n"], table["on_scene"]["met"]) == (3, 1)    # the urgent work order is not judged
+    el = stage_elapsed(events, "on_scene", TARGETS | {"on_scene_rural_min": 10}, HORIZON, WARMUP)
+    assert el["limit"].tolist() == [5.0, 10.0, 10.0]
+    same = stage_table(events, TARGETS, HORIZON, WARMUP)                      # no rural key: one limit
+    assert (same["on_scene"]["n"], same["on_scene"]["met"]) == (3, 0) and same["on_scene"]["limit_min"] == 5.0
 
 
 def test_stage_that_does_not_apply_has_nan_share(events):
@@ -159,8 +174,8 @@ def test_by_division_splits_the_totals(events):
     assert by["division"].tolist()[:len(STAGES)] == ["Gusu"] * len(STAGES)
     assert by["stage"].tolist()[:len(STAGES)] == list(STAGES)
     row = by.set_index(["division", "stage"])
-    assert (row.loc[("Gusu", "respond"), "n"], row.loc[("Gusu", "respond"), "met"]) == (3, 1)
-    assert (row.loc[("Wuzhong", "respond"), "n"], row.loc[("Wuzhong", "respond"), "met"]) == (4, 2)
+    assert (row.loc[("Gusu", "respond"), "n"], row.loc[("Gusu", "respond"), "met"]) == (2, 1)
+    assert (row.loc[("Wuzhong", "respond"), "n"], row.loc[("Wuzhong", "respond"), "met"]) == (2, 1)
     assert row.loc[("Gusu", "cordon"), "n"] == 0 and math.isnan(row.loc[("Gusu", "cordon"), "share"])
     totals = by.groupby("stage")[["n", "met"]].sum()
     for stage, (n, met) in EXPECTED.items():
@@ -173,7 +188,7 @@ def test_by_hour(events):
     assert sorted(set(by["hour"])) == [3, 5, 6, 8, 10, 11, 13, 15, 16]
     row = by[by["stage"] == "respond"].set_index("hour")
     assert (row.loc[16, "n"], row.loc[16, "met"]) == (1, 0)        # row 4 misses, row 5 not judged
-    assert (row.loc[13, "n"], row.loc[13, "met"]) == (2, 0)        # rows 11 and 12
+    assert (row.loc[13, "n"], row.loc[13, "met"]) == (0, 0)        # rows 11 and 12 are work orders
     assert (row.loc[3, "n"], row.loc[3, "met"]) == (1, 1)
     # hours wrap at midnight: 1470 min is 00:30 of day 2
     wrap = make([dict(event_id=1, t_call=30, t_dispatch=31), dict(event_id=2, t_call=1470, t_dispatch=1480),

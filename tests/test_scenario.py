@@ -46,7 +46,7 @@ def test_every_default_says_source_or_assumption():
         key = stripped.split("=")[0].strip()
         if key in ("name", "description", "family", "cv", "mean_min", "weekend_hours", "daily",
                    "hourly", "source", "share", "priority", "support_prob", "support_units",
-                   "cordon_prob", "cordon_points", "grid_coresponse", "close_deadline_h",
+                   "cordon_prob", "police_units", "grid_coresponse", "close_deadline_h",
                    "fulltime", "leader", "parttime", "enabled", "duration_hours", "divisions",
                    "sources", "start_hour", "urban_weight", "seed", "mode", "police", "weekday_hours"):
             continue   # fields of documented tables (the table's comment block cites them)
@@ -79,8 +79,8 @@ def test_new_category_can_be_added(tmp_path):
         support_prob = 0.0
         support_units = 0
         cordon_prob = 0.0
-        cordon_points = 0
         grid_coresponse = false
+        police_units = 1
         close_deadline_h = 24.0
         [categories.police_other]
         share = 0.050

@@ -42,8 +42,8 @@ def tiny_city(police=(2, 1), ws_built=(True, True)) -> City:
 def inputs_for(city: City, events: list[dict]) -> RunInputs:
     """Per-event inputs from dicts with keys grid, x, y (default: the grid centroid), service,
     turnout, report_back, verify_dur, close_delay, support (units), cordon (points), extra
-    ((support on-scene, hold) minutes), cat (index into the two test categories: 0 urgent with
-    co-response, 1 routine without)."""
+    ((support on-scene, hold, assessment, cordon command delay) minutes), cat (index into the two
+    test categories: 0 urgent with co-response, 1 routine without; 2 urgent, two units)."""
     def col(key, default, code):
         return as_array([e.get(key, default) for e in events], code)
     grids = [e["grid"] for e in events]
@@ -55,7 +55,8 @@ def inputs_for(city: City, events: list[dict]) -> RunInputs:
         report_back=col("report_back", 5.0, "f"), verify_dur=col("verify_dur", 2.0, "f"),
         close_delay=col("close_delay", 1.0, "f"), sup_left=col("support", 0, "b"), cor_left=col("cordon", 0, "b"),
         extra={k: e["extra"] for k, e in enumerate(events) if "extra" in e},
-        cat_prio=[URGENT, ROUTINE], cat_coresp=[True, False],
+        cat_prio=[URGENT, ROUTINE, URGENT], cat_coresp=[True, False, False], cat_units=[1, 1, 2],
+        urban=as_array([bool(city.grid_urban[g]) for g in grids], "b"),
         grid_sc=city.grid_sc.tolist(), grid_div=city.grid_div.tolist(),
         grid_origin=[None if city.ws_status[city.grid_ws[g]] == BUILT else (float(city.sc_x[city.grid_sc[g]]), 0.0)
                      for g in range(city.n_grids)],

@@ -103,10 +103,9 @@ def _base_mask(events: pd.DataFrame, warmup_min: float) -> np.ndarray:
 def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
     """Rows the stage applies to (before warm-up and censoring)."""
     name = stage.name
-    if name in ("respond", "on_scene"):
-        _need(events, ["source", "priority"])
-        src = events["source"]
-        return ((src == "110") | (src.isin(WORK_ORDER_SOURCES) & (events["priority"] == "urgent"))).to_numpy(bool)
+    if name in ("respond", "on_scene"):      # the patrol targets judge 110 incidents only
+        _need(events, ["source"])
+        return (events["source"] == "110").to_numpy(bool)
     if name == "support":
         _need(events, ["needs_support"])
         return events["needs_support"].to_numpy() > 0
@@ -117,6 +116,10 @@ def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
     return events["source"].isin(WORK_ORDER_SOURCES).to_numpy(bool)
 
 
+RURAL_TARGET_KEY = {"on_scene": "on_scene_rural_min"}
+"""Stages whose target differs in rural grids: stage -> the [targets] key of the rural limit."""
+
+
 def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[np.ndarray | float, float | None]:
     """(limit per row or scalar, scalar limit for the table or None for per-row limits)."""
     if stage.target_key is not None:
@@ -125,6 +128,10 @@ def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[n
         if stage.target_key not in targets:
             raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
         lim = float(targets[stage.target_key])
+        rural = targets.get(RURAL_TARGET_KEY.get(stage.name, ""))
+        if rural is not None and "urban" in events.columns and float(rural) != lim:
+            # per-row: the national 110 rule gives rural grids a longer limit
+            return np.where(events["urban"].to_numpy(bool), lim, float(rural)), None
         return lim, lim
     _need(events, [stage.limit_column])
     return events[stage.limit_column].to_numpy(dtype=np.float64), None

@@ -49,7 +49,10 @@ class RunInputs:
     close_delay: array            # work order: platform closes after verification, min
     sup_left: array               # 110: support units still to be sent (counts down)
     cor_left: array               # 110: cordon checkpoints still to be reached (counts down)
-    extra: dict[int, tuple[float, float]]   # 110 needing support/cordon: (support on-scene, checkpoint hold), min
+    extra: dict[int, tuple[float, float, float, float]]
+    """110 needing support or a cordon: (support on-scene, checkpoint hold, assessment, cordon command delay), min"""
+    urban: array                  # event -> its grid is urban (1) or rural (0)
+    cat_units: list[int]          # category -> police units sent to each incident (110)
     cat_prio: list[int]           # category -> URGENT / ROUTINE
     cat_coresp: list[bool]        # category -> a grid worker co-responds (110 only)
     grid_sc: list[int]            # grid -> sub-center
@@ -74,7 +77,8 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
     sup_p = np.array([cats[c].support_prob for c in names])
     sup_n = np.array([cats[c].support_units for c in names])
     cor_p = np.array([cats[c].cordon_prob for c in names])
-    cor_n = np.array([cats[c].cordon_points for c in names])
+    pt = spec.patrol
+    n_checkpoints = len(spec.exits) if pt.cordon_mode == "exits" else pt.ring_points
     lc, pol = spec.lifecycle, spec.police
 
     t_ready = d.t_call.copy()
@@ -97,11 +101,13 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
             t_ready[idx] += sample(rng, pol.triage, m)
             turnout[idx] = sample(rng, pol.turnout, m)
             needs_sup[idx] = np.where(rng.random(m) < sup_p[cat], sup_n[cat], 0)
-            needs_cor[idx] = np.where(rng.random(m) < cor_p[cat], cor_n[cat], 0)
+            needs_cor[idx] = np.where(rng.random(m) < cor_p[cat], n_checkpoints, 0)
             sup_s = sample(rng, pol.support_onscene, m)
             hold = sample(rng, pol.cordon_hold, m)
+            assess = sample(rng, pol.assessment, m)
+            command = sample(rng, pol.cordon_command_delay, m)
             for j in np.flatnonzero((needs_sup[idx] > 0) | (needs_cor[idx] > 0)).tolist():
-                extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]))
+                extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]), float(assess[j]), float(command[j]))
             continue
         # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
         reg = sample(rng, lc.register if source == "12345" else lc.register_patrol, m)
@@ -136,6 +142,8 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
         report_back=as_array(report_back, "f"), verify_dur=as_array(verify_dur, "f"),
         close_delay=as_array(close_delay, "f"),
         sup_left=as_array(needs_sup, "b"), cor_left=as_array(needs_cor, "b"), extra=extra,
+        urban=as_array(city.grid_urban[d.grid], "b"),
+        cat_units=[cats[c].police_units for c in names],
         cat_prio=[URGENT if cats[c].priority == "urgent" else ROUTINE for c in names],
         cat_coresp=[bool(cats[c].grid_coresponse) and cats[c].source == "110" for c in names],
         grid_sc=city.grid_sc.tolist(), grid_div=city.grid_div.tolist(), grid_origin=grid_origin,

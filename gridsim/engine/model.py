@@ -16,12 +16,12 @@ from typing import Callable
 import mesa
 import numpy as np
 
-from gridsim.city import City, build_city
+from gridsim.city import City, build_city, project_like_city
 from gridsim.domain import GRID_ROLES, POLICE, ROLE_CODE, ROLE_NAME, ROLES
 from gridsim.engine.agencies.command_centre import CommandCentre110
 from gridsim.engine.agencies.grid_workforce import GridWorkforce
 from gridsim.engine.agencies.hotline_centre import HotlineCentre
-from gridsim.engine.agencies.police_fleet import PoliceFleet, police_posts
+from gridsim.engine.agencies.police_fleet import PoliceFleet, plan_fleet
 from gridsim.engine.demand import Demand, generate_demand
 from gridsim.engine.inputs import as_array, build_run_inputs
 from gridsim.engine.records import EventRecords
@@ -58,6 +58,17 @@ def busy_grid_workers(model: "CityModel") -> int:
     return sum(model.grid_workforce.busy_by_role)
 
 
+def exit_positions(spec: Scenario, city: City) -> np.ndarray:
+    """The scenario's city exit checkpoints (lat, lon) on the city's km plane (the projection
+    `gridsim.city.build_city` uses: centred on the mean of the divisions' reference points)."""
+    if not spec.exits:
+        return np.zeros((0, 2))
+    lat = np.array([e.lat for e in spec.exits])
+    lon = np.array([e.lon for e in spec.exits])
+    x, y = project_like_city(spec, city, lat, lon)
+    return np.column_stack([x, y])
+
+
 class CityModel(mesa.Model):
     """One replication of one scenario: four agencies on one scheduler."""
 
@@ -85,16 +96,15 @@ class CityModel(mesa.Model):
         # minutes per straight-line km, per role (0 in zero-travel mode)
         min_per_km = [0.0 if zero else 60.0 * travel.detour_factor / travel.speed_kmh[r] for r in ROLES]
         self.police_fleet = PoliceFleet(self, self.scheduler, self.city, inputs, self.records,
-                                        police_posts(self.city, streams["posts"]), min_per_km[POLICE],
-                                        rules.police_idle_policy == "return_to_post",
-                                        self.warmup_min, self.horizon_min)
+                                        plan_fleet(spec, self.city, streams["posts"]), self.warmup_min, self.horizon_min)
         self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, min_per_km,
                                             tuple(ROLE_CODE[r] for r in rules.grid_role_order),
                                             tuple(ROLE_CODE[r] for r in rules.verify_role_order),
                                             rules.verify_work_orders, rules.borrow_radius_km,
                                             self.warmup_min, self.horizon_min)
         self.command_centre = CommandCentre110(self, self.scheduler, self.city, inputs, self.police_fleet,
-                                               self.grid_workforce)
+                                               self.grid_workforce, spec.patrol, exit_positions(spec, self.city),
+                                               rules.cordon_candidate_subcenters)
         self.hotline_centre = HotlineCentre(self, self.scheduler, self.grid_workforce, self.demand.hotline_calls,
                                             self.demand.first_contact_per_hour)
         self.shifts = {r: shift_intervals(spec, ROLE_NAME[r], self.horizon_min) for r in range(len(ROLES))}
@@ -135,6 +145,7 @@ class CityModel(mesa.Model):
         """Schedule the shifts, the hourly samples, the end of the warm-up, and the arrivals."""
         sch, H = self.scheduler, self.horizon_min
         self.police_fleet.schedule_shifts(sch, {POLICE: self.shifts[POLICE]})
+        self.police_fleet.schedule_roster(sch)
         self.grid_workforce.schedule_shifts(sch, {ROLE_CODE[r]: self.shifts[ROLE_CODE[r]] for r in GRID_ROLES})
         for h in range(0, int(H // 60) + 1):
             sch.push(h * 60.0, self.kind_sample)

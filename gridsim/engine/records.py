@@ -16,6 +16,8 @@ NAN = math.nan
 
 TIME_COLUMNS = ["t_dispatch", "t_arrive", "t_done", "t_support", "t_cordon", "t_report",
                 "t_verify", "t_close", "t_coarrive"]
+SPARSE_COLUMNS = ["t_units", "preempted"]
+"""Rare per-event facts kept as {event: value} (memory: a year has ~9 M events)."""
 
 
 class EventRecords:
@@ -29,6 +31,9 @@ class EventRecords:
         self.responder_role = array("b", [-1]) * n
         self.coresponder_role = array("b", [-1]) * n
         self.responder_borrowed = array("b", [0]) * n
+        self.travel_min = array("f", [NAN]) * n       # first responder's travel time (float32: memory)
+        self.t_units: dict[int, float] = {}           # 110 sending several units: the last one on scene
+        self.preempted: dict[int, int] = {}           # routine 110 incidents: times their unit was taken
 
     def time_array(self, col: str) -> np.ndarray:
         return np.frombuffer(getattr(self, col), dtype=np.float64)
@@ -37,6 +42,8 @@ class EventRecords:
         """An independent copy (a snapshot of a run in progress)."""
         out = EventRecords(0)
         out.n = self.n
-        for col in TIME_COLUMNS + ["responder_role", "coresponder_role", "responder_borrowed"]:
+        for col in TIME_COLUMNS + ["responder_role", "coresponder_role", "responder_borrowed", "travel_min"]:
             setattr(out, col, array(getattr(self, col).typecode, getattr(self, col)))
+        for col in SPARSE_COLUMNS:
+            setattr(out, col, dict(getattr(self, col)))
         return out

@@ -34,7 +34,9 @@ COLUMNS = {
     "t_call": "entered the system: the call, or the patrol report",
     "t_ready": "ready for dispatch: after 110 triage, or after work-order registration and routing hops",
     "t_dispatch": "a responder is assigned and sets out (target: respond within 3 min of t_call)",
-    "t_arrive": "first responder on scene (target 5 min)",
+    "t_arrive": "first responder on scene (target: 5 min in urban grids, 10 in rural ones, for 110 incidents)",
+    "travel_min": "first responder's travel time, min (road km at the hour's speed)",
+    "t_units": "110 sending several units (categories.*.police_units): the last of them on scene",
     "t_done": "on-scene handling finished",
     "t_support": "last regional-support unit on scene (target 15 min)",
     "t_cordon": "last cordon checkpoint reached (target 30 min)",
@@ -46,6 +48,7 @@ COLUMNS = {
     "needs_cordon": "checkpoints needed for a city-wide cordon (0 = none)",
     "responder_role": "role of the first responder: police | fulltime | leader | parttime ('' = none yet)",
     "responder_borrowed": "the first responder came from a neighbouring grid / sub-center",
+    "preempted": "routine 110: times its unit was taken away for an urgent incident (the job was re-queued)",
     "coresponder_role": "role of the co-responding grid worker ('' = none available)",
     "deadline_register_dispatch_min": "work order: limit for t_dispatch - t_call",
     "deadline_verify_min": "work order: limit for t_verify - t_report",
@@ -58,6 +61,13 @@ def _role_column(codes: array, present: np.ndarray) -> pd.Categorical:
     arr = np.frombuffer(codes, dtype=np.int8).astype(np.int8) + 1
     arr[~present] = 0
     return pd.Categorical.from_codes(arr, categories=[""] + list(ROLES))
+
+
+def _sparse(values: dict, n: int, dtype, blank) -> np.ndarray:
+    out = np.full(n, blank, dtype=dtype)
+    if values:
+        out[np.fromiter(values.keys(), dtype=np.int64)] = np.fromiter(values.values(), dtype=dtype)
+    return out
 
 
 def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFrame:
@@ -78,6 +88,15 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFra
     cols["responder_role"] = _role_column(rec.responder_role, dispatched)
     cols["responder_borrowed"] = np.frombuffer(rec.responder_borrowed, dtype=np.int8).astype(bool) & dispatched
     cols["coresponder_role"] = _role_column(rec.coresponder_role, ~np.isnan(cols["t_coarrive"]))
+    n = len(cols["t_dispatch"])
+    travel = np.frombuffer(rec.travel_min, dtype=np.float32).astype(np.float64)
+    travel[np.isnan(cols["t_arrive"])] = NAN
+    cols["travel_min"] = travel
+    cols["t_units"] = _sparse(rec.t_units, n, np.float64, NAN)
+    if rec.t_units:
+        cols["t_units"] = np.fmax(cols["t_units"], np.where(np.isnan(cols["t_units"]), NAN, cols["t_arrive"]))
+        cols["t_units"][cols["t_units"] > horizon_min] = NAN
+    cols["preempted"] = _sparse(rec.preempted, n, np.int8, 0)
     cols["open"] = np.isnan(cols["t_close"])
     return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
 

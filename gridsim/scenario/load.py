@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from gridsim.scenario.divisions import DataFile, Division, load_divisions
+from gridsim.scenario.exits import Exit, load_exits
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.layout import Layout, load_layout
 from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, builtin_path, read_toml, schema,
@@ -42,6 +43,7 @@ class Scenario(Sections):
     origin: dict                         # dotted key -> file or "--set" that set it
     folders: dict                        # origin label -> folder its relative references resolve against
     data_files: tuple[DataFile, ...]     # every data file read (the division table), with its sha256
+    exits: tuple[Exit, ...] = ()         # city exit checkpoints (patrol.exits_file), if any
     layout: Layout | None = None         # explicit grids and police posts (city.grids_file), if any
 
     def get(self, dotted: str) -> Any:
@@ -231,9 +233,15 @@ def _finish(data: dict, label: str, origin: dict, folders: dict) -> Scenario:
     check_ranges(data, origin)
     div_label = origin.get("city.divisions_file", label)
     divisions, table = load_divisions(data["city"]["divisions_file"], Path(folders[div_label]), div_label)
+    files = [table]
+    exits: tuple[Exit, ...] = ()
+    if data["patrol"]["exits_file"]:
+        ex_label = origin.get("patrol.exits_file", label)
+        exits, ex_table = load_exits(data["patrol"]["exits_file"], Path(folders[ex_label]), ex_label)
+        files.append(ex_table)
     sections = section_values(data)
     typed = Sections(**sections)
     check_consistency(typed, data, origin, divisions)
     layout, layout_files = load_layout(typed, divisions, origin, folders, label)   # explicit grids / posts
     return Scenario(**sections, data=data, path=label, divisions=divisions, origin=origin,
-                    folders=folders, data_files=(table, *layout_files), layout=layout)
+                    folders=folders, data_files=(*files, *layout_files), exits=exits, layout=layout)

@@ -119,6 +119,7 @@ class Targets:
 
     response_min: float
     on_scene_min: float
+    on_scene_rural_min: float
     support_min: float
     cordon_min: float
     respond_required_share: float
@@ -197,6 +198,27 @@ class Dispatch:
 
 
 @_frozen
+class Patrol:
+    """[patrol]: how the police fleet is rostered, patrols, is dispatched and escalates."""
+
+    roster_hourly: tuple[float, ...]
+    unavailable_share: float
+    beat_grids: int
+    beat_dwell_min: float
+    dispatch_rule: str
+    dispatch_radius_km: float
+    preempt_routine: bool
+    reserve_units_per_division: int
+    neighbour_min_idle: int
+    cordon_mode: str
+    exits_file: str
+    ring_points: int
+    escape_speed_kmh: float
+    rural_speed_factor: float
+    congestion_hourly: tuple[float, ...]
+
+
+@_frozen
 class Lifecycle:
     """Work-order step durations (12345 orders and patrol reports)."""
 
@@ -219,6 +241,8 @@ class PoliceSteps:
     triage: Distribution
     turnout: Distribution
     support_onscene: Distribution
+    assessment: Distribution
+    cordon_command_delay: Distribution
     cordon_hold: Distribution
 
 
@@ -233,8 +257,8 @@ class Category:
     support_prob: float
     support_units: int
     cordon_prob: float
-    cordon_points: int
     grid_coresponse: bool
+    police_units: int
     close_deadline_h: float
 
 
@@ -255,6 +279,7 @@ class Sections:
     demand: Demand
     surge: Surge
     dispatch: Dispatch
+    patrol: Patrol
     lifecycle: Lifecycle
     police: PoliceSteps
     categories: FrozenMap[str, Category]

@@ -145,13 +145,27 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("dispatch.borrow_radius_km", *nonneg),
         ("dispatch.police_neighbour_subcenters", *nonneg),
         ("dispatch.cordon_candidate_subcenters", lambda v: v >= 1, ">= 1"),
-        ("dispatch.police_idle_policy", lambda v: v in ("stay", "return_to_post"), "'stay' or 'return_to_post'"),
+        ("dispatch.police_idle_policy", lambda v: v in ("standby", "return_to_post", "stay"),
+         "'standby' (patrol the beat), 'return_to_post' or 'stay'"),
+        ("patrol.roster_hourly", lambda v: len(v) == 24 and all(0.0 <= x <= 1.0 for x in v),
+         "24 shares between 0 and 1 (hours 0-23) of each territory's units on duty"),
+        ("patrol.unavailable_share", lambda v: 0.0 <= v < 1.0, "a share from 0 up to (not including) 1"),
+        ("patrol.beat_grids", lambda v: v >= 1, ">= 1"), ("patrol.beat_dwell_min", *pos),
+        ("patrol.dispatch_rule", lambda v: v in ("own_first", "nearest"), "'own_first' or 'nearest'"),
+        ("patrol.dispatch_radius_km", *pos),
+        ("patrol.reserve_units_per_division", *nonneg), ("patrol.neighbour_min_idle", *nonneg),
+        ("patrol.cordon_mode", lambda v: v in ("exits", "ring"), "'exits' (patrol.exits_file) or 'ring'"),
+        ("patrol.ring_points", lambda v: 1 <= v <= 100, "1 to 100"), ("patrol.escape_speed_kmh", *pos),
+        ("patrol.rural_speed_factor", *pos),
+        ("patrol.congestion_hourly", lambda v: len(v) == 24 and all(x > 0 for x in v),
+         "24 positive speed multipliers (hours 0-23)"),
         ("dispatch.event_spread", lambda v: v in ("grid", "centroid"), "'grid' or 'centroid'"),
         ("categories.*.source", lambda v: v in SOURCES, "one of " + ", ".join(f"'{s}'" for s in SOURCES)),
         ("categories.*.share", *prob),
         ("categories.*.priority", lambda v: v in PRIORITIES, "'urgent' or 'routine'"),
         ("categories.*.support_prob", *prob), ("categories.*.cordon_prob", *prob),
-        ("categories.*.support_units", *nonneg), ("categories.*.cordon_points", *nonneg),
+        ("categories.*.support_units", *nonneg),
+        ("categories.*.police_units", *nonneg),
         ("categories.*.close_deadline_h", *pos), ("categories.*.urban_weight", *nonneg),
         ("allocation.per", lambda v: v in ("none", "division", "subcenter"), "'none', 'division' or 'subcenter'"),
         ("allocation.fulltime_workers", *counts), ("allocation.grid_leaders", *counts),
@@ -319,6 +333,14 @@ def _check_categories(spec: Sections, origin: dict) -> None:
                     k = f"categories.{name}.{key}"
                     raise ScenarioError(origin.get(k, "<scenario>"), k, "regional support and cordons are police "
                                         "operations", "0 for categories whose source is not '110'", value, True)
+        elif cat.share > 0 and cat.police_units < 1 and spec.staff.police_units > 0:
+            k = f"categories.{name}.police_units"
+            raise ScenarioError(origin.get(k, "<scenario>"), k, "a 110 category must send at least one unit",
+                                ">= 1 for categories whose source is '110'", cat.police_units, True)
+    if spec.patrol.cordon_mode == "exits" and not spec.patrol.exits_file:
+        k = "patrol.exits_file"
+        raise ScenarioError(origin.get(k, "<scenario>"), k, "cordon_mode 'exits' needs the city's exit checkpoints",
+                            "a CSV of exits (name, lat, lon), or patrol.cordon_mode = 'ring'", "", True)
     for name in cats:
         if name not in service:
             raise ScenarioError(origin.get(f"categories.{name}.source", "<scenario>"), f"service.{name}",

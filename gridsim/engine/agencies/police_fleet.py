@@ -1,22 +1,39 @@
-"""The police fleet: patrol units, who answers a police task, and the queues when nobody can.
+"""The police fleet: patrol units on a roster, on mobile standby, and who answers a police task.
 
-Each unit belongs to a sub-center territory. A task goes to the nearest idle unit (straight-
-line distance) of the pools the requester names (its own territory first, then neighbours);
-with none idle it waits in its home territory's queue, urgent before routine. A unit that
-frees serves its own territory's queue first, then the oldest task of a territory it
-neighbours. Idle units wait where they finished (`stay`) or at their post (`return_to_post`).
+Each patrol unit belongs to a sub-center territory; each division also keeps a small regional
+reserve (special patrol units) for support and cordons. Per hour of day a roster puts a share
+of each territory's units on duty, less the share lost to breaks and self-initiated work.
+
+Idle units are on *mobile standby*: each patrols a beat (a tour through grids of its territory
+drawn by population), spending a dwell time in each grid; its position at any moment follows
+from the beat and the clock, computed only when a dispatcher asks. After a job a unit drives
+back to the nearest grid of its beat, and can be sent from wherever it is on the way.
+`return_to_post` and `stay` remain as policies.
+
+A task goes to the nearest idle on-duty unit (straight-line distance, the same order as
+travel time for one incident) of the pools the requester names: the incident's own territory
+first, then its neighbours (or all of them together under the `nearest` rule), within the
+dispatch radius. With none idle, an urgent incident may pre-empt the nearest unit busy on a
+routine 110 job (which is re-queued with its remaining service), else it waits in its
+territory's queue, urgent before routine, first come first served. A freed unit serves its
+own territory's queue first, then the oldest task of a territory it neighbours.
+
+Travel: road km (straight line x detour) at the police speed, faster in rural grids and slowed
+by the hour's urban congestion.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
+from heapq import heappush
 
 import mesa
 import numpy as np
 
 from gridsim.city import City
-from gridsim.domain import CORDON, P110, POLICE, ROUTINE, SUPPORT, URGENT
+from gridsim.domain import BACKUP, CORDON, P110, POLICE, ROUTINE, SUPPORT, URGENT
 from gridsim.engine.agencies.base import ResponderAgency
 from gridsim.engine.inputs import RunInputs
 from gridsim.engine.records import EventRecords
@@ -24,6 +41,8 @@ from gridsim.engine.scheduler import Scheduler
 from gridsim.engine.tasks import Task
 
 INF = math.inf
+STANDBY, RETURN_TO_POST, STAY = "standby", "return_to_post", "stay"
+KIND_BITS = 3          # a release event carries (job token << KIND_BITS) | task kind
 
 
 def neighbour_subcenters(city: City) -> list[tuple[int, ...]]:
@@ -31,118 +50,343 @@ def neighbour_subcenters(city: City) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in row if v >= 0 and v != s) for s, row in enumerate(city.sc_neighbours)]
 
 
-def police_posts(city: City, rng: np.random.Generator) -> np.ndarray:
-    """Each unit's post: as the city gives them (staff.police_posts_file), else a grid of its
-    sub-center territory drawn by population (unit order)."""
-    if city.police_post_xy is not None:
-        return city.police_post_xy.copy()
-    homes = np.repeat(np.arange(city.n_subcenters), city.sc_police_units)
-    xy = np.zeros((len(homes), 2))
-    for s in range(city.n_subcenters):
+@dataclass
+class FleetPlan:
+    """Everything about the fleet fixed before the run: members, posts, beats, roster, rules."""
+
+    home: np.ndarray                 # pool per unit: a territory (sub-center id) or S + division (reserve)
+    post_xy: np.ndarray              # (n, 2) km
+    beat_x: list[tuple[float, ...]]  # per unit: the beat's grid centroids in tour order (reserve: the post)
+    beat_y: list[tuple[float, ...]]
+    beat_start: np.ndarray           # per unit: the beat grid it patrols at t = 0
+    rank: np.ndarray                 # per unit: its order within its pool (the roster takes the first n)
+    on_duty_count: np.ndarray        # (pools, 24): units of the pool on duty and available by hour of day
+    n_territories: int
+    idle_policy: str
+    beat_dwell_min: float
+    mpk_urban: tuple[float, ...]     # minutes per straight-line km by hour of day, urban grids
+    mpk_rural: float
+    dispatch_radius_km: float        # straight-line km
+    preempt_routine: bool
+    neighbour_min_idle: int
+
+
+def plan_fleet(spec, city: City, rng: np.random.Generator) -> FleetPlan:
+    """Members, posts, beats and the hourly roster of the fleet (draws from the `posts` stream)."""
+    S, D = city.n_subcenters, len(city.division_names)
+    pt = spec.patrol
+    homes = np.repeat(np.arange(S), city.sc_police_units)
+    posts = np.zeros((len(homes), 2))
+    beats_x: list[tuple[float, ...]] = []
+    beats_y: list[tuple[float, ...]] = []
+    for s in range(S):
         units = np.flatnonzero(homes == s)
         if len(units) == 0:
             continue
         grids = np.flatnonzero(city.grid_sc == s)
-        w = city.grid_population[grids]
-        pick = grids[np.searchsorted(np.cumsum(w), rng.random(len(units)) * w.sum(), side="right")]
-        xy[units, 0], xy[units, 1] = city.grid_x[pick], city.grid_y[pick]
-    return xy
+        w = city.grid_population[grids].astype(float)
+        cum = np.cumsum(w)
+        pick = grids[np.searchsorted(cum, rng.random(len(units)) * cum[-1], side="right")]
+        posts[units, 0], posts[units, 1] = city.grid_x[pick], city.grid_y[pick]
+    if city.police_post_xy is not None:      # posts given by the scenario (staff.police_posts_file)
+        posts = city.police_post_xy.copy()
+    for u in range(len(homes)):
+        grids = np.flatnonzero(city.grid_sc == homes[u])
+        w = city.grid_population[grids].astype(float)
+        cum = np.cumsum(w)
+        stops = grids[np.searchsorted(cum, rng.random(pt.beat_grids) * cum[-1], side="right")]
+        bx, by = _tour(city.grid_x[stops], city.grid_y[stops], posts[u])
+        beats_x.append(bx)
+        beats_y.append(by)
+    beat_start = rng.integers(0, pt.beat_grids, size=len(homes))
+    # regional reserve: per division, at its centre, always on duty, standing by at the post
+    n_res = pt.reserve_units_per_division if spec.staff.police_units > 0 else 0
+    res_home = np.repeat(S + np.arange(D), n_res)
+    res_post = np.column_stack([city.div_x[res_home - S], city.div_y[res_home - S]]) if n_res else np.zeros((0, 2))
+    home = np.concatenate([homes, res_home]).astype(np.int64)
+    post_xy = np.vstack([posts, res_post])
+    beats_x += [(float(x),) for x in res_post[:, 0]]
+    beats_y += [(float(y),) for y in res_post[:, 1]]
+    beat_start = np.concatenate([beat_start, np.zeros(len(res_home), dtype=np.int64)])
+    rank = np.zeros(len(home), dtype=np.int64)
+    sizes = np.bincount(home, minlength=S + D)
+    for p in range(S + D):
+        rank[home == p] = np.arange(sizes[p])
+    share = np.asarray(pt.roster_hourly) * (1.0 - pt.unavailable_share)
+    on_duty = np.empty((S + D, 24), dtype=np.int64)
+    on_duty[:S] = np.floor(sizes[:S, None] * share[None, :] + 0.5).astype(np.int64)
+    on_duty[S:] = sizes[S:, None]
+    tr = spec.travel
+    if tr.mode == "zero":
+        mpk_urban, mpk_rural = (0.0,) * 24, 0.0
+    else:
+        v = tr.speed_kmh["police"]
+        mpk_urban = tuple(60.0 * tr.detour_factor / (v * c) for c in pt.congestion_hourly)
+        mpk_rural = 60.0 * tr.detour_factor / (v * pt.rural_speed_factor)
+    radius = pt.dispatch_radius_km / (tr.detour_factor if tr.mode != "zero" else 1.0)
+    return FleetPlan(home=home, post_xy=post_xy, beat_x=beats_x, beat_y=beats_y, beat_start=beat_start,
+                     rank=rank, on_duty_count=on_duty, n_territories=S, idle_policy=spec.dispatch.police_idle_policy,
+                     beat_dwell_min=pt.beat_dwell_min, mpk_urban=mpk_urban, mpk_rural=mpk_rural,
+                     dispatch_radius_km=radius, preempt_routine=pt.preempt_routine,
+                     neighbour_min_idle=pt.neighbour_min_idle)
+
+
+def _tour(x: np.ndarray, y: np.ndarray, start) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The beat's grids in nearest-neighbour order from the unit's post."""
+    left = list(range(len(x)))
+    cx, cy = float(start[0]), float(start[1])
+    ox, oy = [], []
+    while left:
+        j = min(left, key=lambda k: (x[k] - cx) ** 2 + (y[k] - cy) ** 2)
+        left.remove(j)
+        cx, cy = float(x[j]), float(y[j])
+        ox.append(cx)
+        oy.append(cy)
+    return tuple(ox), tuple(oy)
 
 
 class PoliceFleet(ResponderAgency):
-    """All patrol units of the city, their idle pools and their queues per sub-center territory."""
+    """All patrol units and regional reserves, their idle pools, positions and queues."""
 
     name = "police_fleet"
 
     def __init__(self, model: mesa.Model, scheduler: Scheduler, city: City, inputs: RunInputs,
-                 records: EventRecords, post_xy: np.ndarray, min_per_km: float, return_to_post: bool,
-                 warmup_min: float, horizon_min: float):
-        homes = np.repeat(np.arange(city.n_subcenters), city.sc_police_units)
-        super().__init__(model, scheduler, [POLICE] * len(homes), homes.tolist(),
-                         post_xy[:, 0].tolist(), post_xy[:, 1].tolist(), warmup_min, horizon_min)
-        self.inputs, self.rec = inputs, records
-        self.post_x, self.post_y = post_xy[:, 0].tolist(), post_xy[:, 1].tolist()
-        self.min_per_km = min_per_km
-        self.return_to_post = return_to_post
-        S = city.n_subcenters
-        self.idle: list[list[int]] = [[] for _ in range(S)]
-        for u in range(len(homes)):
-            self.idle[self.home[u]].append(u)
+                 records: EventRecords, plan: FleetPlan, warmup_min: float, horizon_min: float):
+        n = len(plan.home)
+        super().__init__(model, scheduler, [POLICE] * n, plan.home.tolist(), plan.post_xy[:, 0].tolist(),
+                         plan.post_xy[:, 1].tolist(), warmup_min, horizon_min)
+        self.inputs, self.rec, self.plan = inputs, records, plan
+        self.post_x, self.post_y = plan.post_xy[:, 0].tolist(), plan.post_xy[:, 1].tolist()
+        self.policy = plan.idle_policy
+        self.mpk_urban, self.mpk_rural = plan.mpk_urban, plan.mpk_rural
+        self.radius2 = plan.dispatch_radius_km ** 2
+        self.n_territories = plan.n_territories
+        P = plan.on_duty_count.shape[0]
+        # mobile standby: the beat and where the unit (re)joined it
+        self.beat_x, self.beat_y = plan.beat_x, plan.beat_y
+        self.beat_len = [len(b) for b in plan.beat_x]
+        self.inv_dwell = 1.0 / plan.beat_dwell_min
+        self.w_back = plan.beat_start.tolist()          # beat grid the unit is (back) at
+        self.t_back = [0.0] * n                          # when it is back on its beat
+        self.t_left = [0.0] * n                          # when it left its last job
+        self.from_x, self.from_y = list(self.x), list(self.y)
+        # roster
+        self.rank = plan.rank.tolist()
+        self.on_duty_count = plan.on_duty_count
+        self.duty = [False] * n
+        self.idle: list[list[int]] = [[] for _ in range(P)]
+        for u in range(n):
+            if self.rank[u] < plan.on_duty_count[self.home[u], 0]:
+                self.duty[u] = True
+                self.idle[self.home[u]].append(u)
         for lst in self.idle:
             lst.reverse()
-        self.queues = [(deque(), deque()) for _ in range(S)]     # per territory: (urgent, routine)
-        rev: list[list[int]] = [[] for _ in range(S)]
+        self.kind_roster = scheduler.register(f"{self.name}.roster", self.roster_change)
+        # jobs: a token per unit makes a release event of a pre-empted job stale
+        self.token = [0] * n
+        self.job: list[Task | None] = [None] * n
+        self.job_end = [0.0] * n
+        self.job_arrive = [0.0] * n
+        self.routine_jobs: dict[int, Task] = {}          # units busy on a routine 110 job (pre-emptable)
+        self.preempt = plan.preempt_routine
+        self.queues = [(deque(), deque()) for _ in range(P)]     # per pool: (urgent, routine)
+        rev: list[list[int]] = [[] for _ in range(P)]
         for s, row in enumerate(neighbour_subcenters(city)):
             for v in row:
                 rev[v].append(s)
         self.lend_to = [tuple(r) for r in rev]       # territories whose queues a unit of s may serve
+        self.min_idle = plan.neighbour_min_idle
         self.latest: dict[int, dict[int, float]] = {SUPPORT: {}, CORDON: {}}   # multi-unit stages in progress
+        self.on_first_arrival = None     # set by the command centre: called (e, t_arrive) for escalating incidents
         # statistics; time integrals run from t = 0 (the model subtracts the warm-up snapshot)
         self.queued = self.max_queued = 0
         self.area_queued = self.t_queued = 0.0
         self.first_units = 0             # 110 incidents from ready for dispatch until their first unit frees
         self.area_first_units = self.t_first_units = 0.0
+        self.preemptions = 0
 
-    # ------------------------------------------------------------------ requests
-    def nearest_idle_unit(self, pools, x: float, y: float) -> int:
-        """The idle unit closest to (x, y) among the pools (sub-centers); -1 if none."""
-        best, bestd = -1, INF
-        px, py = self.x, self.y
+    def schedule_roster(self, scheduler: Scheduler) -> None:
+        """A roster event at every hour boundary where the on-duty counts change."""
+        counts = self.on_duty_count
+        changes = [h for h in range(1, 24) if (counts[:, h] != counts[:, h - 1]).any()]
+        if (counts[:, 0] != counts[:, 23]).any():
+            changes.append(24)
+        hours = int(self.horizon // 60)
+        for day_start in range(0, hours + 1, 24):
+            for h in changes:
+                if 0 < day_start + h <= hours:
+                    scheduler.push((day_start + h) * 60.0, self.kind_roster, h % 24)
+
+    # ------------------------------------------------------------------ where units are
+    def position(self, u: int, t: float) -> tuple[float, float]:
+        """Where unit u is at time t if idle (its beat under standby, else its last place)."""
+        if self.policy != STANDBY:
+            return self.x[u], self.y[u]
+        tb = self.t_back[u]
+        if t >= tb:
+            k = (self.w_back[u] + int((t - tb) * self.inv_dwell)) % self.beat_len[u]
+            return self.beat_x[u][k], self.beat_y[u][k]
+        f = (t - self.t_left[u]) / (tb - self.t_left[u])
+        w = self.w_back[u]
+        fx, fy = self.from_x[u], self.from_y[u]
+        return fx + f * (self.beat_x[u][w] - fx), fy + f * (self.beat_y[u][w] - fy)
+
+    def nearest_idle_unit(self, pools, x: float, y: float, t: float, radius2: float = INF,
+                          keep: int = 0) -> int:
+        """The idle unit closest to (x, y) at time t among the pools; -1 if none within the
+        radius (squared straight-line km). A pool lends only while it keeps `keep` idle units."""
+        best, bestd = -1, radius2
+        idle = self.idle
+        if self.policy != STANDBY:
+            px, py = self.x, self.y
+            for s in pools:
+                if len(idle[s]) <= keep:
+                    continue
+                for u in idle[s]:
+                    dx, dy = px[u] - x, py[u] - y
+                    dd = dx * dx + dy * dy
+                    if dd <= bestd:
+                        if dd < bestd or best < 0:
+                            best, bestd = u, dd
+            return best
+        tback, wback, blen, bx, by, inv = self.t_back, self.w_back, self.beat_len, self.beat_x, self.beat_y, self.inv_dwell
         for s in pools:
-            for u in self.idle[s]:
-                dx, dy = px[u] - x, py[u] - y
+            if len(idle[s]) <= keep:
+                continue
+            for u in idle[s]:
+                tb = tback[u]
+                if t >= tb:
+                    k = (wback[u] + int((t - tb) * inv)) % blen[u]
+                    dx, dy = bx[u][k] - x, by[u][k] - y
+                else:
+                    ux, uy = self.position(u, t)
+                    dx, dy = ux - x, uy - y
                 dd = dx * dx + dy * dy
-                if dd < bestd:
-                    best, bestd = u, dd
+                if dd <= bestd:
+                    if dd < bestd or best < 0:
+                        best, bestd = u, dd
         return best
 
-    def request(self, task: Task, t: float, first, then) -> None:
-        """Nearest idle unit of the `first` pools, else of `then`, else queue at the task's home."""
+    # ------------------------------------------------------------------ requests
+    def request(self, task: Task, t: float, first, then, radius: bool = False, keep_then: int = 0) -> None:
+        """Nearest idle unit of the `first` pools, else of `then` (whose pools lend only while
+        they keep `keep_then` idle), else pre-empt (urgent 110), else queue at the task's home.
+        `radius`: apply the first-unit dispatch radius."""
         if task.kind == P110:
             self.area_first_units += self.first_units * (t - self.t_first_units)
             self.t_first_units = t
             self.first_units += 1
         if self.on[POLICE]:
-            u = self.nearest_idle_unit(first, task.x, task.y)
+            r2 = self.radius2 if radius else INF
+            u = self.nearest_idle_unit(first, task.x, task.y, t, r2)
             if u < 0 and then:
-                u = self.nearest_idle_unit(then, task.x, task.y)
+                u = self.nearest_idle_unit(then, task.x, task.y, t, r2, keep_then)
             if u >= 0:
                 self._start(u, task, t)
                 return
-        self.queues[task.home][task.priority].append(task)
+            if self.preempt and task.kind == P110 and task.priority == URGENT and self.routine_jobs:
+                if self._preempt_for(task, t, first + tuple(then)):
+                    return
+        self._enqueue(task, t)
+
+    def _enqueue(self, task: Task, t: float, front: bool = False) -> None:
+        q = self.queues[task.home][task.priority]
+        if front:
+            q.appendleft(task)
+        else:
+            q.append(task)
         self.area_queued += self.queued * (t - self.t_queued)
         self.t_queued = t
         self.queued += 1
         if self.queued > self.max_queued and t >= self.warm:
             self.max_queued = self.queued
 
-    def _start(self, u: int, task: Task, t: float, idle: bool = True) -> None:
-        kind, e, x, y, svc, _prio, _tr, home = task
+    def _preempt_for(self, task: Task, t: float, pools) -> bool:
+        """Take the nearest unit of the pools busy on a routine 110 job; re-queue that job."""
+        best, bestd = -1, INF
+        for u, job in self.routine_jobs.items():
+            if self.home[u] in pools:
+                dd = (job.x - task.x) ** 2 + (job.y - task.y) ** 2
+                if dd < bestd:
+                    best, bestd = u, dd
+        if best < 0:
+            return False
+        u = best
+        job = self.routine_jobs.pop(u)
+        arrived = t >= self.job_arrive[u]
+        remaining = (self.job_end[u] - t) if arrived else job.service_min
+        # the unused part of the booked busy time is given back
+        lo, hi = max(t, self.warm), min(self.job_end[u], self.horizon)
+        if hi > lo:
+            self.busy_min[POLICE] -= hi - lo
+        self.token[u] += 1                                  # its release event is now stale
+        self.rec.preempted[job.event] = self.rec.preempted.get(job.event, 0) + 1
+        self.preemptions += 1
+        self.x[u], self.y[u] = (job.x, job.y) if arrived else self.position_en_route(u, t)
+        self._enqueue(Task(job.kind, job.event, job.x, job.y, max(remaining, 0.0), job.priority, job.t_ready,
+                           job.home), t, front=True)
+        self.busy_by_role[POLICE] -= 1                    # _start books it busy again
+        self._start(u, task, t, idle=False, from_xy=(self.x[u], self.y[u]))
+        return True
+
+    def position_en_route(self, u: int, t: float) -> tuple[float, float]:
+        """Where a unit on its way to a job is (straight line from where it set out)."""
+        job = self.job[u]
+        t0, t1 = self.t_left[u], self.job_arrive[u]
+        f = 1.0 if t1 <= t0 else min(1.0, max(0.0, (t - t0) / (t1 - t0)))
+        return self.from_x[u] + f * (job.x - self.from_x[u]), self.from_y[u] + f * (job.y - self.from_y[u])
+
+    def _mpk(self, e: int, t: float) -> float:
+        return self.mpk_urban[int(t // 60) % 24] if self.inputs.urban[e] else self.mpk_rural
+
+    def _start(self, u: int, task: Task, t: float, idle: bool = True, from_xy=None) -> None:
+        kind, e, x, y, svc, prio, _tr, home = task
         if idle:
             self.idle[self.home[u]].remove(u)
         inp, rec = self.inputs, self.rec
-        mpk = self.min_per_km
+        ox, oy = from_xy if from_xy is not None else self.position(u, t)
         t_set = t + inp.turnout[e]
-        t_arr = t_set + math.hypot(x - self.x[u], y - self.y[u]) * mpk
+        mpk = self._mpk(e, t)
+        travel = math.hypot(x - ox, y - oy) * mpk
+        t_arr = t_set + travel
         t_end = t_arr + svc
-        if self.return_to_post:
+        self.from_x[u], self.from_y[u] = ox, oy
+        self.t_left[u] = t_set
+        self.job[u], self.job_arrive[u], self.job_end[u] = task, t_arr, t_end
+        if self.policy == RETURN_TO_POST:
             t_free = t_end + math.hypot(x - self.post_x[u], y - self.post_y[u]) * mpk
             self.x[u], self.y[u] = self.post_x[u], self.post_y[u]
         else:
             t_free = t_end
             self.x[u], self.y[u] = x, y
-        self._occupy(u, POLICE, t, t_free, kind)
+        # busy bookkeeping and the release event (ResponderAgency._occupy, with the job token)
+        self.busy[u] = True
+        self.busy_by_role[POLICE] += 1
+        lo = t if t > self.warm else self.warm
+        hi = t_free if t_free < self.horizon else self.horizon
+        if hi > lo:
+            self.busy_min[POLICE] += hi - lo
+        heappush(self.heap, (t_free, next(self.seq), self.kind_free, u, (self.token[u] << KIND_BITS) | kind))
         if kind == P110:
-            rec.t_dispatch[e] = t_set
-            rec.t_arrive[e] = t_arr
+            if rec.t_dispatch[e] != rec.t_dispatch[e]:       # NaN: the first unit (not a re-served job)
+                rec.t_dispatch[e] = t_set
+                rec.t_arrive[e] = t_arr
+                rec.travel_min[e] = travel
+                rec.responder_role[e] = POLICE
+                rec.responder_borrowed[e] = self.home[u] != home
+                if (inp.sup_left[e] or inp.cor_left[e]) and self.on_first_arrival is not None:
+                    self.on_first_arrival(e, t_arr)
             rec.t_done[e] = t_end
             rec.t_close[e] = t_end
-            rec.responder_role[e] = POLICE
-            rec.responder_borrowed[e] = self.home[u] != home
+            if prio == ROUTINE:
+                self.routine_jobs[u] = task
         elif kind == SUPPORT:
             self._last_arrival(e, t_arr, inp.sup_left, self.latest[SUPPORT], rec.t_support)
-        else:  # CORDON
+        elif kind == CORDON:
             self._last_arrival(e, t_arr, inp.cor_left, self.latest[CORDON], rec.t_cordon)
+        elif kind == BACKUP:
+            if t_arr > rec.t_units.get(e, -INF):
+                rec.t_units[e] = t_arr
 
     @staticmethod
     def _last_arrival(e: int, t_arr: float, left, latest: dict, column) -> None:
@@ -162,7 +406,7 @@ class PoliceFleet(ResponderAgency):
                 self._dequeued(t)
                 return own[prio].popleft()
             best = None
-            for v in self.lend_to[s]:
+            for v in self.lend_to[s] if s < self.n_territories else ():
                 dq = self.queues[v][prio]
                 if dq and (best is None or dq[0].t_ready < best[0].t_ready):
                     best = dq
@@ -177,29 +421,75 @@ class PoliceFleet(ResponderAgency):
         self.queued -= 1
 
     # ------------------------------------------------------------------ handlers
-    def free(self, u: int, t: float, kind: int) -> None:
-        """Unit u finished a task of `kind`: serve its own queue, then its neighbours', else go idle."""
+    def free(self, u: int, t: float, b: int) -> None:
+        """Unit u finished a job: serve its own queue, then its neighbours', else stand by."""
+        if b >> KIND_BITS != self.token[u]:
+            return                                   # a pre-empted job's release: stale
+        kind = b & 7
         if kind == P110:
             self.area_first_units += self.first_units * (t - self.t_first_units)
             self.t_first_units = t
             self.first_units -= 1
+            self.routine_jobs.pop(u, None)
         self.busy[u] = False                     # ResponderAgency._released, inlined on the hot path
         self.busy_by_role[POLICE] -= 1
+        self.job[u] = None
         s = self.home[u]
+        if not self.duty[u]:
+            return                                   # the roster took it off duty: it leaves
         if self.queued and self.on[POLICE]:       # anything queued at all? (usually not)
             nxt = self._next_task(s, t)
             if nxt is not None:
-                self._start(u, nxt, t, idle=False)
+                self._start(u, nxt, t, idle=False, from_xy=(self.x[u], self.y[u]))
                 return
+        if self.policy == STANDBY:
+            self._rejoin_beat(u, t)
         self.idle[s].append(u)
+
+    def _rejoin_beat(self, u: int, t: float) -> None:
+        """From where it finished, the unit heads for the nearest grid of its beat."""
+        x, y = self.x[u], self.y[u]
+        bx, by = self.beat_x[u], self.beat_y[u]
+        k = min(range(len(bx)), key=lambda j: (bx[j] - x) ** 2 + (by[j] - y) ** 2)
+        d = math.hypot(bx[k] - x, by[k] - y)
+        mpk = self.mpk_urban[int(t // 60) % 24]       # back through town: the urban speed of the hour
+        self.from_x[u], self.from_y[u] = x, y
+        self.t_left[u] = t
+        self.t_back[u] = t + d * mpk
+        self.w_back[u] = k
 
     def shift_on(self, r: int, t: float, _b=None) -> None:
         """Units come on duty: idle units take the tasks queued in their territory."""
         self.on[r] = True
         for s in range(len(self.queues)):
-            while self.idle[s] and (self.queues[s][0] or self.queues[s][1]):
-                task = self._next_task(s, t)
-                self._start(self.nearest_idle_unit((s,), task.x, task.y), task, t)
+            self._serve_queue(s, t)
+
+    def _serve_queue(self, s: int, t: float) -> None:
+        while self.idle[s] and (self.queues[s][0] or self.queues[s][1]):
+            task = self._next_task(s, t)
+            self._start(self.nearest_idle_unit((s,), task.x, task.y, t), task, t)
+
+    def roster_change(self, h: int, t: float, _b=None) -> None:
+        """The hour's roster: units beyond the pool's on-duty count go off (a busy one finishes
+        its job first), units within it come on and take waiting work."""
+        counts = self.on_duty_count[:, h]
+        for u in range(len(self.rank)):
+            on = self.rank[u] < counts[self.home[u]]
+            if on == self.duty[u]:
+                continue
+            self.duty[u] = on
+            if self.busy[u]:
+                continue
+            s = self.home[u]
+            if on:
+                if self.policy == STANDBY:
+                    self.t_back[u] = self.t_left[u] = t
+                self.idle[s].append(u)
+            else:
+                self.idle[s].remove(u)
+        if self.queued and self.on[POLICE]:
+            for s in range(len(self.queues)):
+                self._serve_queue(s, t)
 
     def advance(self, t: float) -> None:
         """Bring the time integrals up to t (warm-up snapshot, end of run)."""
