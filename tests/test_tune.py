@@ -10,7 +10,7 @@ import pytest
 from gridsim.results.run import simulate
 from gridsim.scenario import ScenarioError, load_scenario
 from gridsim.analysis.theory import mmc_least_servers, mmc_wait_cdf
-from gridsim.studies.tune import TuneError, parse_target, run_tune, target_counts
+from gridsim.studies.tune import TargetNotJudged, TuneError, parse_target, run_tune, target_counts
 
 from conftest import SCENARIOS
 
@@ -91,11 +91,19 @@ def test_fixed_total_shares_staff_by_need(tmp_path):
     assert res.allocation[0] > res.allocation[1]      # the big unit gets more
 
 
-def test_cli_output_scenario_runs_and_meets_the_target(tmp_path):
+def _first_help_example() -> list[str]:
+    from gridsim.cli.tune import EPILOG
+    line = next(ln.strip() for ln in EPILOG.splitlines() if ln.strip().startswith("gridsim tune"))
+    return line.split()[2:]
+
+
+def test_first_help_example_succeeds_and_its_scenario_meets_the_target(tmp_path):
+    """The first example of `gridsim tune --help`, as printed, run from the repository."""
     out = tmp_path / "tune"
-    r = subprocess.run([sys.executable, "-m", "gridsim", "tune", str(MMC), "--target", "register_dispatch:5:0.8",
-                        "--vary", "staff.fulltime_workers", "--set", "run.days=20", "--workers", "1",
-                        "--out", str(out)], capture_output=True, text=True)
+    args = _first_help_example()
+    assert args[:4] == ["scenarios/validation_mmc.toml", "--target", "register_dispatch:5:0.8", "--vary"]
+    r = subprocess.run([sys.executable, "-m", "gridsim", "tune", *args, "--workers", "1", "--out", str(out)],
+                       capture_output=True, text=True, cwd=SCENARIOS.parent)
     assert r.returncode == 0, r.stderr
     assert "recommended staff.fulltime_workers = 4" in r.stdout
     assert "square-root staffing rule" in r.stdout
@@ -120,6 +128,42 @@ def test_unreachable_target_is_a_clear_message_not_a_hang(tmp_path):
                         "--vary", "staff.fulltime_workers", "--max", "3", "--set", "run.days=5", "--workers", "1",
                         "--out", str(tmp_path / "t")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "not met even at" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_share_that_falls_as_the_key_grows_says_raising_max_will_not_help(tmp_path):
+    """More calls make the wait worse: the search walks up to --max and must not advise raising it."""
+    s = load_scenario(MMC, ["run.days=3", "run.warmup_hours=6"])
+    with pytest.raises(TuneError) as err:
+        run_tune(s, str(MMC), [parse_target("register_dispatch:5:0.8")], "demand.hotline_per_day",
+                 reps=2, workers=1, hi_bound=600.0, message=_quiet)
+    text = str(err.value)
+    assert "not met even at demand.hotline_per_day=600" in text and "will not help" in text
+    assert "raise --max," not in text
+    # a share that grows with the key: raising --max is the advice
+    from gridsim.studies.tune import Evaluation, _out_of_reach
+    tg = [parse_target("register_dispatch:5:0.99")]
+    low, high = Evaluation({(0, -1): (400, 1000)}, tg, 2), Evaluation({(0, -1): (900, 1000)}, tg, 2)
+    assert "grows with the value: raise --max" in _out_of_reach(tg, "c=3", low, "c=6", high)
+    assert "will not help" in _out_of_reach(tg, "c=3", high, "c=6", low)
+
+
+def test_target_that_judges_no_event_is_refused_with_the_reason(tmp_path, capsys):
+    """validation_mmc has routine work orders only: 'respond' judges none of them (it once recommended 0)."""
+    from gridsim.cli.main import main
+    s = load_scenario(MMC, ["run.days=2", "run.warmup_hours=6"])
+    with pytest.raises(TargetNotJudged, match="'respond' judges 110 incidents and urgent work orders only"):
+        run_tune(s, str(MMC), [parse_target("respond:2:0.9")], "staff.fulltime_workers", reps=2, workers=1,
+                 message=_quiet)
+    code = main(["tune", str(MMC), "--target", "respond:2:0.9", "--vary", "staff.fulltime_workers", "--days", "2",
+                 "--set", "run.warmup_hours=6", "--reps", "2", "--workers", "1", "--out", str(tmp_path / "t")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "routine (hotline_help)" in err and "no 110 incidents" in err and "register_dispatch" in err
+    assert not (tmp_path / "t" / "recommended.toml").exists()
+    # a work-order step judged on 110 incidents alone
+    with pytest.raises(TargetNotJudged, match="110 incidents are not work orders"):
+        run_tune(s, str(MMC), [parse_target("close:60:0.9:110")], "staff.fulltime_workers", reps=2, workers=1,
+                 message=_quiet)
 
 
 def test_target_with_source_filter():

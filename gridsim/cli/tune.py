@@ -11,14 +11,18 @@ from pathlib import Path
 from gridsim.cli.common import UsageError, ensure_out_dir, print_wrote, run_args, run_overrides, scenario_args
 
 EPILOG = """examples:
-  # least full-time workers so 90 % of urgent events are on scene within 5 min
-  gridsim tune --target on_scene:5:0.90 --vary staff.fulltime_workers
+  # M/M/c check (about 20 s): least c with P(wait <= 5 min) >= 0.8; Erlang C says 4
+  gridsim tune scenarios/validation_mmc.toml --target register_dispatch:5:0.8 --vary staff.fulltime_workers
+  # least police units so 60 % of 110 incidents are on scene within 5 min (1 day, 2 replications)
+  gridsim tune --target on_scene:5:0.60:110 --vary staff.police_units --days 1 --reps 2
   # police units per sub-center so every sub-center answers 97 % of 110 calls within 3 min
   gridsim tune --target respond:3:0.97:110 --vary staff.police_units --per subcenter --reps 2
   # share a fixed total of 900 units among divisions to maximise the worst division
-  gridsim tune --target on_scene:5:0.6 --vary staff.police_units --per division --total 900
-  # M/M/c check: least c with P(wait <= 5 min) >= 0.8 (compare with Erlang C)
-  gridsim tune scenarios/validation_mmc.toml --target register_dispatch:5:0.8 --vary staff.fulltime_workers
+  gridsim tune --target on_scene:5:0.6:110 --vary staff.police_units --per division --total 900
+
+A target must judge events: one whose stage judges none in the scenario (say "respond" where
+every work order is routine) is refused (exit 2). When even --max misses a target, the message
+says whether the share grew on the way up (raise --max) or not (vary another key instead).
 """
 
 
@@ -48,7 +52,8 @@ def register(sub) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from gridsim.scenario import load_scenario
-    from gridsim.studies.tune import TuneError, parse_target, run_tune
+    from gridsim.studies.executors import ExecutorError, ExecutorSetupError
+    from gridsim.studies.tune import TargetNotJudged, TuneError, parse_target, run_tune
 
     targets = [parse_target(t) for t in args.target]
     overrides = run_overrides(args)
@@ -64,6 +69,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
                        reps=args.reps, budget=args.budget, workers=max(1, min(args.workers, args.reps)),
                        lo_bound=args.lo, hi_bound=args.hi, resolution=args.resolution, dask=args.dask,
                        message=print)
+    except TargetNotJudged as exc:
+        raise UsageError(str(exc)) from None
+    except ExecutorSetupError as exc:
+        raise UsageError(str(exc)) from None
+    except ExecutorError:
+        print("gridsim tune: a worker process died unexpectedly (killed, or out of memory?); nothing was "
+              "written: run the command again (--workers 1 runs in this process)")
+        return 1
     except TuneError as exc:
         print(f"gridsim tune: {exc}")
         return 1

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gridsim.analysis.metrics import stage_elapsed, wilson_interval
-from gridsim.domain import SOURCES, STAGES, TARGET_KEY
+from gridsim.domain import SOURCES, STAGES, TARGET_KEY, WORK_ORDER_STAGES
 from gridsim.scenario import Scenario, ScenarioError
 
 
@@ -27,6 +27,10 @@ class Target:
     def label(self) -> str:
         src = f" ({self.source} only)" if self.source else ""
         return f"{self.stage} <= {self.minutes:g} min for >= {self.share:.1%}{src}"
+
+    def spec(self) -> str:
+        """The target as typed: stage:minutes:share[:source]."""
+        return f"{self.stage}:{self.minutes:g}:{self.share:g}" + (f":{self.source}" if self.source else "")
 
 
 def parse_target(text: str) -> Target:
@@ -43,6 +47,50 @@ def parse_target(text: str) -> Target:
     if minutes <= 0 or not 0 < share < 1:
         raise ScenarioError("--target", text, "minutes must be > 0 and share between 0 and 1 (exclusive)", allowed)
     return Target(parts[0], minutes, share, parts[3] if len(parts) == 4 else None)
+
+
+# ------------------------------------------------------------------ what a stage judges
+
+#: which events each stage judges (metrics._applies), in words
+_JUDGES = {"respond": "110 incidents and urgent work orders", "on_scene": "110 incidents and urgent work orders",
+           "support": "incidents that need regional support", "cordon": "incidents that need a city-wide cordon"}
+_WORK_ORDERS = "work orders (12345 and grid reports)"
+_SOURCE_NAMES = {"110": "110 incidents", "12345": "12345 work orders", "grid": "grid patrol reports"}
+
+
+def _source_facts(scenario: Scenario, stage: str, sources: tuple[str, ...]) -> list[str]:
+    """Why each source gives the stage nothing to judge in this scenario, where the file says so."""
+    facts = []
+    for src in sources:
+        cats = {k: c for k, c in scenario.categories_of(src).items() if c.share > 0}
+        if src == "110" and scenario.demand.police_per_day <= 0:
+            facts.append("no 110 incidents (demand.police_per_day = 0)")
+        elif src == "12345" and scenario.demand.hotline_per_day <= 0:
+            facts.append("no 12345 work orders (demand.hotline_per_day = 0)")
+        elif src == "grid" and not any(v > 0 for v in scenario.demand.patrol_reports_per_hour.values()):
+            facts.append("no grid patrol reports (demand.patrol_reports_per_hour all 0)")
+        elif src != "110" and stage in ("respond", "on_scene") and not any(c.priority == "urgent" for c in cats.values()):
+            facts.append(f"every {_SOURCE_NAMES[src][:-1]} category is routine ({', '.join(cats)})")
+        elif stage == "support" and not any(c.support_prob > 0 for c in cats.values()):
+            facts.append(f"no {src} category needs support (support_prob 0)")
+        elif stage == "cordon" and not any(c.cordon_prob > 0 for c in cats.values()):
+            facts.append(f"no {src} category needs a cordon (cordon_prob 0)")
+    return facts
+
+
+def unjudged_reason(target: Target, scenario: Scenario) -> str:
+    """Why a target judged no event: what its stage judges, and what this scenario lacks."""
+    stage = target.stage
+    judges = _JUDGES.get(stage, _WORK_ORDERS)
+    if target.source == "110" and stage in STAGES and stage not in _JUDGES:
+        return f"'{stage}' is a work-order step and 110 incidents are not work orders"
+    sources = (target.source,) if target.source else SOURCES
+    facts = _source_facts(scenario, stage, sources)
+    only = f", and only {_SOURCE_NAMES[target.source]} are counted" if target.source else ""
+    why = "; ".join(facts) if facts else "none of them was reported after the warm-up (run.warmup_hours)"
+    hint = (f" (every work order passes through {', '.join(WORK_ORDER_STAGES)})"
+            if stage in _JUDGES and target.source != "110" else "")
+    return f"'{stage}' judges {judges} only{only}: this scenario has {why}{hint}"
 
 
 # ------------------------------------------------------------------ evaluating one candidate

@@ -25,9 +25,9 @@ from gridsim.results.run import simulate
 from gridsim.scenario import BUILTIN_NAME, Scenario, ScenarioError
 from gridsim.studies.executors import Executor, make_executor
 from gridsim.studies.staffing_estimate import erlang_estimate, measure_load, sqrt_staffing
-from gridsim.studies.targets import Evaluation, Target, parse_target, target_counts
+from gridsim.studies.targets import Evaluation, Target, parse_target, target_counts, unjudged_reason
 
-__all__ = ["Target", "parse_target", "target_counts", "Evaluation", "TuneError", "TuneResult", "Tuner",
+__all__ = ["Target", "parse_target", "target_counts", "Evaluation", "TuneError", "TargetNotJudged", "TuneResult", "Tuner",
            "run_tune", "recommended_toml", "result_overrides"]
 
 #: the keys --per can allocate: staff.<head-count key> -> role
@@ -41,6 +41,11 @@ def _silent(text: str) -> None:
 
 class TuneError(Exception):
     """A search that cannot succeed (e.g. a target out of reach within the bounds)."""
+
+
+class TargetNotJudged(TuneError):
+    """A target whose stage judged no event: its share is undefined, so it can be neither met
+    nor missed (counting it as met once recommended 0 workers)."""
 
 
 def _run_counts(job: tuple) -> dict:
@@ -93,6 +98,7 @@ class Tuner:
                 a, b = pooled.get(key, (0, 0))
                 pooled[key] = (a + k, b + n)
         ev = Evaluation(pooled, self.targets, self.reps)
+        self._refuse_unjudged(ev, sc, label)
         row = {"step": len(self.log) + 1, "candidate": label, "runs_used": self.runs_used, "met": ev.unit_met()}
         parts = []
         for i, tg in enumerate(self.targets):
@@ -109,6 +115,14 @@ class Tuner:
         self.message(f"  [{row['step']:2d}] {label:>28s}: {'MEETS ' if row['met'] and not row.get('units_failing') else 'short '}"
                   + "; ".join(parts) + f"  ({self.runs_used} runs)")
         return ev
+
+    def _refuse_unjudged(self, ev: Evaluation, scenario: Scenario, label: str) -> None:
+        for i, tg in enumerate(self.targets):
+            if ev.stat(i)[1] == 0:
+                raise TargetNotJudged(
+                    f"--target {tg.spec()} judged no event in {self.reps} run(s) at {label}: "
+                    f"{unjudged_reason(tg, scenario)}. A target with nothing to judge can be neither met "
+                    f"nor missed: choose a stage and source these events pass through")
 
 
 # ------------------------------------------------------------------ analytic starting point
@@ -162,8 +176,7 @@ def tune_single(tuner: Tuner, key: str, lo_bound: float, hi_bound: float, start:
         lo = x
         while True:                                   # walk up until a value passes
             if lo >= hi_bound:
-                raise TuneError(f"the targets are not met even at {fmt(hi_bound)} (the upper bound): "
-                                f"raise --max, relax the targets, or vary another key")
+                raise TuneError(_out_of_reach(tuner.targets, fmt(x), ev(x), fmt(lo), ev(lo)))
             y = rnd(min(hi_bound, max(lo + resolution, lo * 1.5)))
             if ev(y).unit_met():
                 hi = y
@@ -178,6 +191,22 @@ def tune_single(tuner: Tuner, key: str, lo_bound: float, hi_bound: float, start:
         else:
             lo = mid
     return hi, ev(hi)
+
+
+def _out_of_reach(targets: list[Target], first: str, first_ev: Evaluation, last: str, last_ev: Evaluation
+                  ) -> str:
+    """Why the search stopped at the upper bound, and which way to go: raising --max helps only
+    when the short targets' shares grew on the way up."""
+    short = [i for i, tg in enumerate(targets) if last_ev.stat(i)[3] < tg.share]
+    moves = [f"{targets[i].stage} {first_ev.stat(i)[2]:.1%} at {first} -> {last_ev.stat(i)[2]:.1%} at {last} "
+             f"(need {targets[i].share:.0%})" for i in short]
+    grew = first == last or all(last_ev.stat(i)[2] > first_ev.stat(i)[2] for i in short)
+    head = f"the targets are not met even at {last} (the upper bound): " + "; ".join(moves)
+    if grew:
+        return head + (". The share grows with the value: raise --max, or relax the target" if first != last
+                       else ". Only the upper bound was tried: raise --max, or relax the target")
+    return (head + ". The share did not grow with the value, so raising --max will not help: this key does "
+            "not drive this target (vary another key, e.g. staff.police_units for 110 incidents), or relax it")
 
 
 def tune_allocation(tuner: Tuner, key: str, start: np.ndarray, lo_bound: int, hi_bound: int,
