@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from gridsim.scenario import load_scenario
 from gridsim.viz import (divisions, ecdf, figures, histograms, hourly, labels, maps, notes, report, staffing, style,
                          utilisation)
 
+ROOT = Path(__file__).resolve().parents[1]
 FACTOR = "staff.fulltime_workers"
 VARIANTS = {"ft_half": 4658, "ft_2018": 9316}
 REPS = 2
@@ -226,6 +228,12 @@ def test_hourly_two_panels(run_data):
     assert math.isclose(total, counted, rel_tol=1e-9)
     assert "per day" in top.get_ylabel() and "5 min" in bottom.get_ylabel()
     assert "hour of day" in bottom.get_xlabel()
+    # a 1-day run with a 4 h warm-up: hours 0-3 are never counted, and the figure says why
+    assert run_data.warmup_min == 240 and list(np.flatnonzero(expo == 0)) == [0, 1, 2, 3]
+    for ax in (top, bottom):
+        assert any("warm-up" in t.get_text() and "not counted" in t.get_text() for t in ax.texts)
+    required = [ln for ln in bottom.get_lines() if ln.get_color() == style.REQUIRED_COLOR]
+    assert [float(ln.get_ydata()[0]) for ln in required] == [0.9]
 
 
 def test_map_metrics(run_data):
@@ -248,6 +256,12 @@ def test_map_metrics(run_data):
     busiest = int(np.argmax(np.bincount(g, minlength=city.n_grids)))
     assert math.isclose(vals[busiest], el["met"].to_numpy()[g == busiest].mean())
     assert "5 min" in label
+    # shares: a diverging scale centred on the required share (its midpoint colour sits at 90 %)
+    share_fig = maps.map_run(run_data, "on_scene_share", city=city)
+    scale = maps.color_scale(maps.pooled_values(run_data, city, "on_scene_share", "share", "auto"), "on_scene",
+                             "share", run_data.targets)
+    assert scale.norm(0.9) == pytest.approx(0.5) and scale.norm(0.0) == 0.0 and scale.norm(1.0) == 1.0
+    assert "90% (required)" in [t.get_text() for t in share_fig.axes[1].get_yticklabels()]
     fig = maps.map_run(run_data, "volume", city=city)
     assert "events per day" in fig.axes[1].get_ylabel()
     with pytest.raises(ValueError, match="unknown map metric"):
@@ -359,6 +373,13 @@ def test_cli_plot_run_and_experiment(run_dir, exp_dir, capsys):
         p = run_dir / "figures" / f"{kind}.png"
         assert p.read_bytes()[:4] == b"\x89PNG" and p.stat().st_size > 10_000 and str(p) in out
     assert not (run_dir / "figures" / "map.png").exists()
+    # each map metric gets its own file: a second map does not overwrite the first
+    assert main(["plot", str(run_dir), "--kind", "map"]) == 0
+    assert main(["plot", str(run_dir), "--kind", "map", "--metric", "respond_share"]) == 0
+    assert (run_dir / "figures" / "map_on_scene_p90.png").is_file()
+    assert (run_dir / "figures" / "map_respond_share.png").is_file()
+    assert not (run_dir / "figures" / "map.png").exists()
+    capsys.readouterr()
     assert main(["plot", str(exp_dir)]) == 0                 # default: every kind that applies
     out = capsys.readouterr().out.split()
     assert out == ["wrote", str(exp_dir / "figures" / "ecdf.png"), "wrote", str(exp_dir / "figures" / "staffing.png"),
@@ -423,6 +444,31 @@ def test_report_run(run_dir, capsys):
     assert '<pre>' in body and "[targets]" in body
 
 
+def test_report_opens_with_verdicts_and_is_reproducible(run_dir, run_data):
+    first = report.write_report(run_dir).read_bytes()
+    again = report.write_report(run_dir).read_bytes()
+    assert first == again                                   # no timestamp: same run, same report
+    body = first.decode("utf-8")
+    assert "report written" not in body and not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", body)
+    # the one-screen summary comes before every other section, one verdict per stage
+    start = body.index('id="summary-verdicts"')
+    assert start < body.index('id="targets"') and start < body.index('id="figures"')
+    summary = body[start:body.index("</table>", start)]
+    stages = run_data.summary["stages"]
+    for stage, row in stages.items():
+        j = report.stage_judgement(row, run_data.targets, stage)
+        assert row["status"] == j.status                     # the summary.json verdict, as judged here
+    rows = re.findall(r"<tr>(.*?)</tr>", summary.split("<tbody>")[1])
+    assert len(rows) == len(stages)
+    assert [re.search(r'<b style="color:[^"]+">(.*?)</b>', r).group(1) for r in rows] == \
+        [stages[st]["status"] for st in stages]
+    assert stages["cordon"]["n"] >= 30 or "too few to judge" in rows[3]
+    # sources cited from a file inside the repository
+    assert "docs/sources.md" in body and "shared/source" not in body
+    assert (ROOT / "docs" / "sources.md").is_file()
+    assert "3分钟响应出击" in (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+
+
 def test_report_experiment(exp_dir):
     path = report.write_report(exp_dir)
     body = _no_external(path.read_text(encoding="utf-8"))
@@ -432,6 +478,8 @@ def test_report_experiment(exp_dir):
                   "table-params-staff"):
         assert f'id="{table}"' in body
     assert "RuntimeError: boom" in body and "1 failed" in body
+    summary = body[body.index('id="summary-verdicts"'):body.index('id="variants"')]
+    assert all(v in summary for v in VARIANTS) and ("missed" in summary or "met" in summary)
     assert "a tiny test experiment" in body              # the experiment file, verbatim
     ft_row = re.search(r"<td class=\"l\">staff\.fulltime_workers</td>.*?</tr>", body).group(0)
     assert "experiment" in ft_row                        # set by the experiment, not the base file
