@@ -121,3 +121,29 @@ def test_a_pooled_share_that_worsens_only_through_the_mix_gets_a_note(tmp_path):
     # when a source itself gets worse, the pooled change is real: no note
     runs.loc[runs["variant"] == b, "110.respond.share"] -= 0.2
     assert mix_notes(exp, runs, summarise_runs(exp, runs)) == []
+
+
+def test_queues_that_grow_with_grid_staff_get_the_demand_note(tmp_path):
+    from gridsim.studies.summary import backwards_notes
+    exp = load_experiment(_exp(tmp_path, '["queue.grid_mean"]', name="demand", reps=3))
+    a, b = (v.name for v in exp.variants)          # 3 and 4 full-time workers
+    runs = pd.DataFrame([{"variant": v, "replication": r, "status": "ok", "queue.grid_mean": q + 0.1 * r,
+                          "volume.grid_patrol_reports": reports + r}
+                         for v, q, reports in ((a, 10.0, 100), (b, 12.0, 150)) for r in range(3)])
+    notes = backwards_notes(exp, runs, summarise_runs(exp, runs))
+    assert len(notes) == 1 and "queue.grid_mean rise with more grid staff (fulltime_workers=4)" in notes[0]
+    assert "101 -> 151 reports a run" in notes[0]
+    # no more reports: no explanation to give
+    runs["volume.grid_patrol_reports"] = 100.0
+    assert backwards_notes(exp, runs, summarise_runs(exp, runs)) == []
+
+
+def test_batch_exports_the_summary_table(tmp_path):
+    p = _exp(tmp_path, '["register_dispatch.share", "util.fulltime"]', name="export", reps=1)
+    out = tmp_path / "out"
+    assert main(["batch", str(p), "--workers", "1", "--quiet", "--out", str(out),
+                 "--csv", str(tmp_path / "s.csv"), "--xlsx", str(tmp_path / "s.xlsx")]) == 0
+    exported = pd.read_csv(tmp_path / "s.csv")
+    pd.testing.assert_frame_equal(exported, pd.read_csv(out / "summary.csv"))
+    assert set(pd.read_excel(tmp_path / "s.xlsx")["verdict"].dropna()) <= {"met", "missed", "uncertain",
+                                                                          "too few to judge"}

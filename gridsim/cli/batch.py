@@ -9,7 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from gridsim.cli.common import UsageError, decimals_for, hms, interval, number, print_wrote
+from gridsim.cli.common import (UsageError, check_export_paths, decimals_for, export_args, export_tables, hms,
+                                interval, number, print_wrote)
 
 EPILOG_BATCH = """examples:
   gridsim batch experiments/staffing_sweep.toml               # all cores, results/staffing_sweep/
@@ -59,6 +60,7 @@ def register(subparsers) -> None:
                    help="replications per variant (overrides the file's; more extend an existing store)")
     p.add_argument("--max-runs", type=int, default=None, metavar="N",
                    help="allow an experiment of more than 10,000 runs (default limit: 10,000)")
+    export_args(p)
     p.set_defaults(func=cmd_batch)
 
 
@@ -157,6 +159,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from gridsim.studies.experiment import MAX_RUNS, default_out_dir, load_experiment
 
     _check_args(args)
+    check_export_paths(args)
     exp = load_experiment(args.experiment, overrides=args.overrides, days=args.days,
                           replications=args.replications,
                           max_runs=args.max_runs if args.max_runs is not None else MAX_RUNS)
@@ -180,7 +183,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"gridsim: interrupted; the runs committed so far are kept in {out}/ (runs.parquet and "
               f"summary.csv cover them): run the same command again to resume", file=sys.stderr)
         return 130
-    _print_report(exp, report)
+    _print_report(exp, report, args)
     return 1 if len(report.failed) else 0
 
 
@@ -216,16 +219,16 @@ class Announce:
 
 def _print_notes(exp, report) -> None:
     """What the verdicts mean, and why a result may look backwards (the mix of judged events)."""
-    from gridsim.studies.summary import mix_notes
+    from gridsim.studies.summary import backwards_notes
     if "verdict" in report.summary.columns and (report.summary["verdict"].fillna("") != "").any():
         print("\nrequired share: met / MISSED when the whole 95% CI is above / below the [targets] "
               "<stage>_required_share; uncertain when it straddles it; too few to judge under 30 events")
-    for note in mix_notes(exp, report.runs, report.summary):
+    for note in backwards_notes(exp, report.runs, report.summary):
         print()
         print(textwrap.fill("note: " + note, width=100, subsequent_indent="  "))
 
 
-def _print_report(exp, report) -> None:
+def _print_report(exp, report, args: argparse.Namespace) -> None:
     """The summary table, the count of runs ok and failed, the failures, the files written."""
     if report.ran == 0:
         print(f"nothing to run: all {report.planned} runs are already in {report.store}/ "
@@ -243,5 +246,5 @@ def _print_report(exp, report) -> None:
             print(f"  {r.variant} rep {r.replication}: {r.error}")
         if len(report.failed) > 10:
             print(f"  ... and {len(report.failed) - 10} more")
-    if report.wrote_outputs:
-        print_wrote([report.store / "runs.parquet", report.store / "summary.csv"])
+    wrote = [report.store / "runs.parquet", report.store / "summary.csv"] if report.wrote_outputs else []
+    print_wrote(wrote + export_tables([("summary", report.summary)], csv=args.csv, xlsx=args.xlsx))

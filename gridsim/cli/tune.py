@@ -8,7 +8,8 @@ import io
 import os
 from pathlib import Path
 
-from gridsim.cli.common import UsageError, ensure_out_dir, print_wrote, run_args, run_overrides, scenario_args
+from gridsim.cli.common import (UsageError, check_export_paths, ensure_out_dir, export_args, export_tables, print_wrote,
+                                run_args, run_overrides, scenario_args)
 
 EPILOG = """examples:
   # M/M/c check (about 20 s): least c with P(wait <= 5 min) >= 0.8; Erlang C says 4
@@ -47,6 +48,7 @@ def register(sub) -> None:
     p.add_argument("--max", dest="hi", type=float, default=None, help="upper bound (default 10x the current value)")
     p.add_argument("--resolution", type=float, default=None, help="stop bisecting below this step")
     p.add_argument("--out", default=None, help="output directory (default results/tune-<scenario>)")
+    export_args(p)
     p.set_defaults(func=cmd_tune)
 
 
@@ -55,6 +57,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from gridsim.studies.executors import ExecutorError, ExecutorSetupError
     from gridsim.studies.tune import TargetNotJudged, TuneError, parse_target, run_tune
 
+    check_export_paths(args)
     targets = [parse_target(t) for t in args.target]
     overrides = run_overrides(args)
     scenario = load_scenario(args.scenario, overrides)
@@ -81,6 +84,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"gridsim tune: {exc}")
         return 1
     paths = _write_outputs(out, args, scenario, overrides, res, targets)
+    paths += export_tables(_tables(res, targets, scenario), csv=args.csv, xlsx=args.xlsx)
     _print_result(res, targets, scenario)
     print()
     print_wrote(paths)
@@ -114,6 +118,31 @@ def _achieved(res, targets) -> dict:
     return achieved
 
 
+def _tables(res, targets, scenario) -> list:
+    """The printed tables for --csv / --xlsx: the recommendation per target, the allocation per
+    unit (with --per), and the search log."""
+    import pandas as pd
+    rec = pd.DataFrame([{"key": res.key, "value": res.value, "target": t.spec(), "required": t.share,
+                         **dict(zip(("events_met", "events_judged", "share", "ci_low", "ci_high"), res.evaluation.stat(i)))}
+                        for i, t in enumerate(targets)])
+    tables = [("recommendation", rec)]
+    if res.allocation is not None:
+        names = unit_names(res, scenario)
+        rows = [{res.per: name, "staff": res.allocation[u],
+                 "sqrt_rule": res.sqrt_allocation[u] if res.sqrt_allocation else None,
+                 **{f"{t.stage}.ci_low": res.evaluation.stat(i, u)[3] for i, t in enumerate(targets)}}
+                for u, name in enumerate(names)]
+        tables.append(("allocation", pd.DataFrame(rows)))
+    tables.append(("search_log", pd.DataFrame(res.log)))
+    return tables
+
+
+def unit_names(res, scenario) -> list[str]:
+    """The names of the units an allocation is per: divisions, or sub-center numbers."""
+    return ([d.name for d in scenario.divisions] if res.per == "division"
+            else [str(i) for i in range(len(res.allocation))])
+
+
 def _print_result(res, targets, scenario) -> None:
     ev = res.evaluation
     print()
@@ -122,8 +151,7 @@ def _print_result(res, targets, scenario) -> None:
         _, n, share, lo, hi = ev.stat(i)
         print(f"  {t.label():40s} achieved {share:.1%}  95% CI [{lo:.1%}, {hi:.1%}]  n={n:,}")
     if res.allocation is not None:
-        names = ([d.name for d in scenario.divisions] if res.per == "division"
-                 else [str(i) for i in range(len(res.allocation))])
+        names = unit_names(res, scenario)
         print(f"\n  {res.per:>14s} {'staff':>7s} {'sqrt rule':>9s}  " + "  ".join(f"{t.stage} lower CI" for t in targets))
         for u, name in enumerate(names):
             cells = "  ".join(f"{ev.stat(i, u)[3]:>{len(t.stage) + 9}.1%}" for i, t in enumerate(targets))

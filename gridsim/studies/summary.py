@@ -165,6 +165,38 @@ def _mix_note(exp: Experiment, ok: pd.DataFrame, metric: str, stage: str, field:
     return text
 
 
+LOAD_METRICS = ("queue.grid_mean", "queue.grid_max", "volume.open_at_end", "volume.events_after_warmup",
+                "volume.events_total")
+
+
+def demand_notes(exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Explanations for queues and open work that grow with grid staff: the workers on duty file
+    patrol reports, so more staff means more demand (the model's rule, not a fault)."""
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    col = "volume.grid_patrol_reports"
+    if col not in ok.columns:
+        return []
+    base = exp.baseline.name
+    rows = summary[summary["metric"].isin(LOAD_METRICS) & (summary["variant"] != base)]
+    grew = {v.name: _more_grid_staff(exp, v.name) and _mean(exp, ok, col, v.name) > _mean(exp, ok, col, base)
+            for v in exp.variants}
+    up = rows[(rows["diff_ci_low"] > 0).to_numpy(bool) & rows["variant"].map(grew).to_numpy(bool)]
+    if up.empty:
+        return []
+    variants = list(dict.fromkeys(up["variant"]))
+    most = max(variants, key=lambda v: _mean(exp, ok, col, v))
+    return [f"{', '.join(dict.fromkeys(up['metric']))} rise with more grid staff ({', '.join(variants)}): the "
+            f"workers on duty file grid patrol reports, so demand grows with staff ({_mean(exp, ok, col, base):,.0f} "
+            f"-> {_mean(exp, ok, col, most):,.0f} reports a run at {most}), and the extra reports wait in the same "
+            f"queues. Judge the service by shares and times per source (e.g. grid.register_dispatch.share), "
+            f"not by queue lengths or open counts."]
+
+
+def backwards_notes(exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Every explanation the summary needs: mix changes in pooled metrics, demand that grows with staff."""
+    return mix_notes(exp, runs, summary) + demand_notes(exp, runs, summary)
+
+
 def _more_grid_staff(exp: Experiment, variant: str) -> bool:
     """The variant has more grid staff (full-time, part-time workers or leaders) than the baseline."""
     a, b = exp.baseline.scenario.staff, exp.variant(variant).scenario.staff
