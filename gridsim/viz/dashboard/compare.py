@@ -19,7 +19,9 @@ from matplotlib.figure import Figure
 from gridsim.analysis.metrics import mean_ci, paired_difference_ci
 from gridsim.city import City, build_city
 from gridsim.domain import ECDF_GRID_MIN, STAGES, TARGET_STAGES, stage_label
-from gridsim.results.loaders import ExperimentData, NotAResultsDir, RunData, detect_kind, load_results
+from gridsim.results.io import read_json
+from gridsim.results.loaders import (ExperimentData, NotAResultsDir, RunData, detect_kind, load_resolved_scenario,
+                                     load_results)
 from gridsim.viz.dashboard.panels import DPI, draw_outlines
 from gridsim.viz.style import PALETTE, STYLE, TARGET_COLOR, new_figure
 
@@ -82,6 +84,14 @@ class Comparison:
             return []
         return [d for d in sorted((self.data.dir / "runs" / variant).glob("rep*")) if detect_kind(d) == "run"]
 
+    def kept_run(self, variant: str, folder: Path) -> RunData:
+        """A kept run of the store: its events and summary, judged with its variant's resolved
+        scenario (scenarios/<variant>.toml: kept run folders carry no scenario.toml of their own)."""
+        scen = self.data.dir / "scenarios" / f"{variant}.toml"
+        scenario = load_resolved_scenario(scen) if scen.is_file() else self.data.scenario
+        return RunData(events=pd.read_parquet(folder / "events.parquet"), summary=read_json(folder / "summary.json"),
+                       scenario=scenario, dir=folder)
+
     def subcenter_shares(self, variant: str, stage: str = MAP_STAGE) -> tuple[np.ndarray, np.ndarray] | None:
         """(met, judged) per sub-center, pooled over the variant's kept runs; None without them."""
         dirs = self.run_dirs(variant)
@@ -89,7 +99,7 @@ class Comparison:
             return None
         met = judged = None
         for d in dirs:
-            run = RunData.load(d)
+            run = self.kept_run(variant, d)
             rows = run.elapsed(stage)
             sc = run.events["subcenter_id"].to_numpy()[rows["event_id"].to_numpy()]
             size = int(run.events["subcenter_id"].max()) + 1
@@ -193,8 +203,7 @@ def difference_map(cmp: Comparison, variant: str, city: City, stage: str = MAP_S
         fig.set_dpi(DPI)
         ax = fig.add_subplot()
         draw_outlines(ax, city)
-        cmap = matplotlib.colormaps["RdBu"].copy()
-        cmap.set_bad("#dddddd")
+        cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="#dddddd")
         sc = ax.scatter(city.grid_x, city.grid_y, c=np.ma.masked_invalid(per_grid), s=2.5, cmap=cmap,
                         vmin=-lim, vmax=lim, linewidths=0)
         cb = fig.colorbar(sc, ax=ax, shrink=0.7)

@@ -7,7 +7,7 @@ events table as it stands (`events_table(model, until=clock)`), counters, the ju
 and the hourly samples of queues and busy responders by role.
 
 Live judging: an event counts for a stage only once it is decided, i.e. it was called at
-least the stage's target minutes before the clock; its share met and 95 % Wilson interval
+least its limit before the clock (the stage's target; rural grids may have a longer one); its share met and 95 % Wilson interval
 are final then. Events are counted from t = 0 (the warm-up the batch statistics drop is
 included: the page shows the city filling up).
 """
@@ -36,10 +36,14 @@ class StageLive:
     """One target stage as judged so far: decided events, share met and its interval."""
 
     stage: str
-    limit_min: float
+    limit_min: float               # the scenario's target (rural grids may have a longer per-event limit)
     event_ids: np.ndarray          # the decided events (events-table event_id)
     elapsed: np.ndarray            # minutes, inf = not reached by the clock
-    met: int
+    met_mask: np.ndarray           # per decided event: within its limit
+
+    @property
+    def met(self) -> int:
+        return int(self.met_mask.sum())
 
     @property
     def n(self) -> int:
@@ -139,11 +143,14 @@ class LiveModel(mesa.Model):
         events = events_table(cm, until=clock)
         targets = self.spec.targets
         stages = {}
+        t_call = events["t_call"].to_numpy()
         for stage in TARGET_STAGES:
-            limit = float(getattr(targets, TARGET_KEY[stage]))
-            decided = events[events["t_call"].to_numpy() <= clock - limit]
-            rows = stage_elapsed(decided, stage, targets, clock)
-            stages[stage] = StageLive(stage, limit, rows["event_id"].to_numpy(), rows["elapsed"].to_numpy(dtype=float), int(rows["met"].sum()))
+            rows = stage_elapsed(events, stage, targets, clock)
+            ids = rows["event_id"].to_numpy()
+            decided = t_call[ids] <= clock - rows["limit"].to_numpy(dtype=float)
+            stages[stage] = StageLive(stage, float(getattr(targets, TARGET_KEY[stage])), ids[decided],
+                                      rows["elapsed"].to_numpy(dtype=float)[decided],
+                                      rows["met"].to_numpy(dtype=bool)[decided])
         fleet, work = cm.police_fleet, cm.grid_workforce
         busy_w = np.flatnonzero(np.asarray(work.busy, dtype=bool))
         snap = Snapshot(

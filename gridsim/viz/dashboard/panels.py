@@ -56,7 +56,7 @@ def _stage_share_by_subcenter(stage: str) -> Callable[[Snapshot, City], tuple[np
         judged = live.event_ids
         sc = sc_of_event[np.searchsorted(ids, judged)]
         n = np.bincount(sc, minlength=city.n_subcenters)
-        k = np.bincount(sc, weights=(live.elapsed <= live.limit_min), minlength=city.n_subcenters)
+        k = np.bincount(sc, weights=live.met_mask, minlength=city.n_subcenters)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(n > 0, k / np.maximum(n, 1), np.nan)
         return share[city.grid_sc], f"share {stage_label(stage, {STAGES[stage].target_key: live.limit_min})} (by sub-center)"
@@ -95,8 +95,7 @@ def city_map(snap: Snapshot, city: City, metric: str) -> Figure:
         ax = fig.add_axes((0.1, 0.08, 0.72, 0.86))
         drawn = draw_outlines(ax, city)
         share = "share" in label
-        cmap = matplotlib.colormaps["RdYlGn" if share else "viridis"].copy()
-        cmap.set_bad("#dddddd")
+        cmap = matplotlib.colormaps["RdYlGn" if share else "viridis"].with_extremes(bad="#dddddd")
         vmax = 1.0 if share else max(1.0, float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
         sc = ax.scatter(city.grid_x, city.grid_y, c=np.ma.masked_invalid(values), s=2.5, cmap=cmap,
                         vmin=0.0, vmax=vmax, linewidths=0, zorder=2)
