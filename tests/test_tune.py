@@ -167,13 +167,16 @@ def test_target_that_judges_no_event_is_refused_with_the_reason(tmp_path, capsys
 
 
 def test_target_with_source_filter():
-    t = parse_target("respond:3:0.95:110")
-    assert (t.stage, t.minutes, t.share, t.source) == ("respond", 3.0, 0.95, "110")
+    t = parse_target("register_dispatch:30:0.9:12345")
+    assert (t.stage, t.minutes, t.share, t.source) == ("register_dispatch", 30.0, 0.9, "12345")
     s = load_scenario(None, ["run.days=1"])
     ev = simulate(s, keep_hourly=False).events
-    both = target_counts(ev, s, [parse_target("respond:3:0.95"), t], None)
-    assert both[(1, -1)][1] == ((ev.source == "110") & (ev.t_call >= 240) & ev.t_dispatch.notna()).sum()
-    assert both[(0, -1)][1] > both[(1, -1)][1]        # the unfiltered target also judges urgent work orders
+    both = target_counts(ev, s, [parse_target("register_dispatch:30:0.9"), t], None)
+    wo = ev[(ev.source == "12345") & (ev.t_call >= 240)]
+    # judged: dispatched, or still waiting after more than the target's 30 minutes (a censored miss)
+    judged = (wo.t_dispatch.notna() | (wo.open & (1440.0 - wo.t_call > 30.0))).sum()
+    assert both[(1, -1)][1] == judged > 0
+    assert both[(0, -1)][1] > both[(1, -1)][1]        # the unfiltered target also judges patrol reports
 
 
 @pytest.mark.parametrize("text", ["on_scene:5", "teleport:5:0.9", "on_scene:x:0.9", "on_scene:5:1.5",
