@@ -212,6 +212,8 @@ def test_hypercube_refuses_bad_input():
         hypercube([0.1], [[0, 1], [1, 0]], 1.0)
     with pytest.raises(ValueError, match="service rate"):
         hypercube([0.1], [[0]], 0.0)
+    with pytest.raises(ValueError, match="1 to 12 units"):
+        hypercube([0.1], [list(range(13))], 1.0)
 
 
 def test_preferences_by_distance():

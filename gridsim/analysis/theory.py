@@ -184,7 +184,7 @@ def hypercube(rates, preferences, mu: float) -> HypercubeSolution:
       probability 1 / N whatever its atom.
     Needs lam = sum(rates) < N mu (otherwise the queue has no steady state: ValueError).
 
-    The 2**N balance equations are solved with one dense linear solve (N up to about 10).
+    The 2**N balance equations are solved with one dense linear solve (N up to 12).
     """
     lam_j = np.asarray(rates, dtype=float)
     pref = np.asarray(preferences, dtype=np.int64)
@@ -193,8 +193,8 @@ def hypercube(rates, preferences, mu: float) -> HypercubeSolution:
     if not mu > 0 or math.isinf(mu):
         raise ValueError(f"service rate must be finite and > 0, got {mu!r}")
     n = pref.shape[1] if pref.ndim == 2 else 0
-    if n < 1 or n > 16:
-        raise ValueError(f"the hypercube solves 1 to 16 units (2**N states), got {n}")
+    if n < 1 or n > 12:     # one dense (2**N)^2 solve: N = 12 is 4,096 states, 134 MB
+        raise ValueError(f"the hypercube solves 1 to 12 units (a dense 2**N-state solve), got {n}")
     if len(pref) != len(lam_j):
         raise ValueError(f"{len(lam_j)} atom rates but {len(pref)} preference rows")
     _check_preferences(pref, n)
