@@ -113,7 +113,7 @@ def city_map(snap: Snapshot, city: City, metric: str) -> Figure:
             ax.scatter(xy[~busy, 0], xy[~busy, 1], s=3, color=IDLE_COLOR, zorder=3, label="police unit idle")
             ax.scatter(xy[busy, 0], xy[busy, 1], s=5, color=BUSY_COLOR, zorder=5, label="police unit busy")
         w = snap.workers_busy_xy
-        ax.scatter(w[:, 0], w[:, 1], s=3, color=WORKER_COLOR, zorder=5, label="grid worker busy")
+        ax.scatter(w[:, 0], w[:, 1], s=1.2, color=WORKER_COLOR, alpha=0.6, zorder=5, label="grid worker busy")
         ax.set_aspect("equal")
         ax.set_xlabel("km east")
         ax.set_ylabel("km north")

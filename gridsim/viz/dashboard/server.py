@@ -49,6 +49,8 @@ def configure(scenario: str | None, experiment: str | None = None) -> None:
     os.environ[EXPERIMENT_ENV] = experiment or ""
     # Mesa's SolaraViz trips Solara's rules-of-hooks check on import (harmless, Mesa's code)
     warnings.filterwarnings("ignore", message=".*ComponentsView.*", category=UserWarning)
+    # plain http on the loopback: Solara falls back to samesite=lax cookies, which is right here
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
 
 
 def serve(sock: socket.socket, scenario: str | None, experiment: str | None = None) -> None:
