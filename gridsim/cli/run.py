@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -61,23 +62,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_out_dir(scenario.name, f"{scenario.origin.get('name', scenario.path)}: name")
     flag = "--out " if args.out else ""
     check_memory(scenario)
-    try:
-        with folder_lock(out):
-            problem = run_folder_problem(out)
-            if problem is not None:
-                raise UsageError(f"{flag}{problem}; allowed: a new or empty folder, or an earlier run folder")
-            bar = _progress_bar(scenario.run.days) if sys.stderr.isatty() and not args.quiet else None
-            try:
-                result = simulate(scenario, progress=bar.update if bar is not None else None)
-            finally:
-                if bar is not None:
-                    bar.close()
-            paths = write_run(result, scenario, out)
-    except FolderLocked as exc:
-        raise UsageError(f"{flag}{exc}; allowed: wait for it to finish, or another --out DIR") from None
-    except PermissionError as exc:
-        raise UsageError(f"{flag}{out}: cannot write there ({exc.strerror}); "
-                         f"allowed: a folder you can create and write") from None
+    with ExitStack() as held:
+        try:
+            held.enter_context(folder_lock(out))     # before the run: a second writer is refused at once
+        except FolderLocked as exc:
+            raise UsageError(f"{flag}{exc}; allowed: wait for it to finish, or another --out DIR") from None
+        except OSError as exc:
+            raise UsageError(f"{flag}{out}: cannot write there ({exc.strerror or exc}); "
+                             f"allowed: a folder you can create and write") from None
+        problem = run_folder_problem(out)
+        if problem is not None:
+            raise UsageError(f"{flag}{problem}; allowed: a new or empty folder, or an earlier run folder")
+        bar = _progress_bar(scenario.run.days) if sys.stderr.isatty() and not args.quiet else None
+        try:
+            result = simulate(scenario, progress=bar.update if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        paths = write_run(result, scenario, out)
     tables = run_tables(result.summary)
     print_run_summary(result.summary, tables, paths)
     print_wrote(export_tables(list(tables.items()), csv=args.csv, xlsx=args.xlsx))
