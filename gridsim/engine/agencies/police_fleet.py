@@ -184,10 +184,8 @@ class PoliceFleet(ResponderAgency):
         self.kind_roster = scheduler.register(f"{self.name}.roster", self.roster_change)
         # jobs: a token per unit makes a release event of a pre-empted job stale
         self.token = [0] * n
-        self.job: list[Task | None] = [None] * n
-        self.job_end = [0.0] * n
-        self.job_arrive = [0.0] * n
-        self.routine_jobs: dict[int, Task] = {}          # units busy on a routine 110 job (pre-emptable)
+        # units busy on a routine 110 job (pre-emptable): unit -> (task, set out, from x, from y, arrival, end)
+        self.routine_jobs: dict[int, tuple[Task, float, float, float, float, float]] = {}
         self.preempt = plan.preempt_routine
         self.queues = [(deque(), deque()) for _ in range(P)]     # per pool: (urgent, routine)
         rev: list[list[int]] = [[] for _ in range(P)]
@@ -304,7 +302,7 @@ class PoliceFleet(ResponderAgency):
     def _preempt_for(self, task: Task, t: float, pools) -> bool:
         """Take the nearest unit of the pools busy on a routine 110 job; re-queue that job."""
         best, bestd = -1, INF
-        for u, job in self.routine_jobs.items():
+        for u, (job, *_rest) in self.routine_jobs.items():
             if self.home[u] in pools:
                 dd = (job.x - task.x) ** 2 + (job.y - task.y) ** 2
                 if dd < bestd:
@@ -312,32 +310,26 @@ class PoliceFleet(ResponderAgency):
         if best < 0:
             return False
         u = best
-        job = self.routine_jobs.pop(u)
-        arrived = t >= self.job_arrive[u]
-        remaining = (self.job_end[u] - t) if arrived else job.service_min
+        job, t_set, fx, fy, t_arr, t_end = self.routine_jobs.pop(u)
+        arrived = t >= t_arr
+        remaining = (t_end - t) if arrived else job.service_min
         # the unused part of the booked busy time is given back
-        lo, hi = max(t, self.warm), min(self.job_end[u], self.horizon)
+        lo, hi = max(t, self.warm), min(t_end, self.horizon)
         if hi > lo:
             self.busy_min[POLICE] -= hi - lo
         self.token[u] += 1                                  # its release event is now stale
         self.rec.preempted[job.event] = self.rec.preempted.get(job.event, 0) + 1
         self.preemptions += 1
-        self.x[u], self.y[u] = (job.x, job.y) if arrived else self.position_en_route(u, t)
+        if arrived:
+            self.x[u], self.y[u] = job.x, job.y
+        else:                                               # on its way: where it has got to
+            f = 1.0 if t_arr <= t_set else min(1.0, max(0.0, (t - t_set) / (t_arr - t_set)))
+            self.x[u], self.y[u] = fx + f * (job.x - fx), fy + f * (job.y - fy)
         self._enqueue(Task(job.kind, job.event, job.x, job.y, max(remaining, 0.0), job.priority, job.t_ready,
                            job.home), t, front=True)
         self.busy_by_role[POLICE] -= 1                    # _start books it busy again
         self._start(u, task, t, idle=False, from_xy=(self.x[u], self.y[u]))
         return True
-
-    def position_en_route(self, u: int, t: float) -> tuple[float, float]:
-        """Where a unit on its way to a job is (straight line from where it set out)."""
-        job = self.job[u]
-        t0, t1 = self.t_left[u], self.job_arrive[u]
-        f = 1.0 if t1 <= t0 else min(1.0, max(0.0, (t - t0) / (t1 - t0)))
-        return self.from_x[u] + f * (job.x - self.from_x[u]), self.from_y[u] + f * (job.y - self.from_y[u])
-
-    def _mpk(self, e: int, t: float) -> float:
-        return self.mpk_urban[int(t // 60) % 24] if self.inputs.urban[e] else self.mpk_rural
 
     def _start(self, u: int, task: Task, t: float, idle: bool = True, from_xy=None) -> None:
         kind, e, x, y, svc, prio, _tr, home = task
@@ -346,13 +338,10 @@ class PoliceFleet(ResponderAgency):
         inp, rec = self.inputs, self.rec
         ox, oy = from_xy if from_xy is not None else self.position(u, t)
         t_set = t + inp.turnout[e]
-        mpk = self._mpk(e, t)
+        mpk = self.mpk_urban[int(t // 60) % 24] if inp.urban[e] else self.mpk_rural
         travel = math.hypot(x - ox, y - oy) * mpk
         t_arr = t_set + travel
         t_end = t_arr + svc
-        self.from_x[u], self.from_y[u] = ox, oy
-        self.t_left[u] = t_set
-        self.job[u], self.job_arrive[u], self.job_end[u] = task, t_arr, t_end
         if self.policy == RETURN_TO_POST:
             t_free = t_end + math.hypot(x - self.post_x[u], y - self.post_y[u]) * mpk
             self.x[u], self.y[u] = self.post_x[u], self.post_y[u]
@@ -378,8 +367,8 @@ class PoliceFleet(ResponderAgency):
                     self.on_first_arrival(e, t_arr)
             rec.t_done[e] = t_end
             rec.t_close[e] = t_end
-            if prio == ROUTINE:
-                self.routine_jobs[u] = task
+            if prio == ROUTINE and self.preempt:
+                self.routine_jobs[u] = (task, t_set, ox, oy, t_arr, t_end)
         elif kind == SUPPORT:
             self._last_arrival(e, t_arr, inp.sup_left, self.latest[SUPPORT], rec.t_support)
         elif kind == CORDON:
@@ -433,7 +422,6 @@ class PoliceFleet(ResponderAgency):
             self.routine_jobs.pop(u, None)
         self.busy[u] = False                     # ResponderAgency._released, inlined on the hot path
         self.busy_by_role[POLICE] -= 1
-        self.job[u] = None
         s = self.home[u]
         if not self.duty[u]:
             return                                   # the roster took it off duty: it leaves
@@ -450,8 +438,12 @@ class PoliceFleet(ResponderAgency):
         """From where it finished, the unit heads for the nearest grid of its beat."""
         x, y = self.x[u], self.y[u]
         bx, by = self.beat_x[u], self.beat_y[u]
-        k = min(range(len(bx)), key=lambda j: (bx[j] - x) ** 2 + (by[j] - y) ** 2)
-        d = math.hypot(bx[k] - x, by[k] - y)
+        k, best = 0, INF
+        for j in range(len(bx)):
+            dd = (bx[j] - x) * (bx[j] - x) + (by[j] - y) * (by[j] - y)
+            if dd < best:
+                k, best = j, dd
+        d = math.sqrt(best)
         mpk = self.mpk_urban[int(t // 60) % 24]       # back through town: the urban speed of the hour
         self.from_x[u], self.from_y[u] = x, y
         self.t_left[u] = t
