@@ -27,7 +27,7 @@ from gridsim.engine.inputs import as_array, build_run_inputs
 from gridsim.engine.records import EventRecords
 from gridsim.engine.scheduler import Scheduler
 from gridsim.engine.shifts import on_duty_minutes, shift_intervals
-from gridsim.scenario import Scenario
+from gridsim.scenario import Scenario, ScenarioError
 
 STREAMS = ("demand_110", "demand_12345", "demand_grid", "service_110", "service_12345", "service_grid",
            "posts")
@@ -58,6 +58,10 @@ def busy_grid_workers(model: "CityModel") -> int:
     return sum(model.grid_workforce.busy_by_role)
 
 
+EXIT_MAX_GAP_KM = 10.0
+"""An exit checkpoint farther than this from every grid is a data error (wrong sign, swapped lat/lon)."""
+
+
 def exit_positions(spec: Scenario, city: City) -> np.ndarray:
     """The scenario's city exit checkpoints (lat, lon) on the city's km plane (the projection
     `gridsim.city.build_city` uses: centred on the mean of the divisions' reference points)."""
@@ -66,6 +70,13 @@ def exit_positions(spec: Scenario, city: City) -> np.ndarray:
     lat = np.array([e.lat for e in spec.exits])
     lon = np.array([e.lon for e in spec.exits])
     x, y = project_like_city(spec, city, lat, lon)
+    for i, (ex, px, py) in enumerate(zip(spec.exits, x, y)):
+        gap = float(np.min(np.hypot(city.grid_x - px, city.grid_y - py)))
+        if gap > EXIT_MAX_GAP_KM:
+            where = next((f.path for f in spec.data_files if f.key == "patrol.exits_file"), "patrol.exits_file")
+            raise ScenarioError(where, f"row {i + 2} ({ex.name})", f"exit at {ex.lat}, {ex.lon} is {gap:.0f} km "
+                                "from the nearest grid of the city",
+                                f"exits within {EXIT_MAX_GAP_KM:g} km of the city's grids (WGS84 lat, lon)")
     return np.column_stack([x, y])
 
 

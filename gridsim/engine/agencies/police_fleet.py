@@ -39,6 +39,7 @@ from gridsim.engine.inputs import RunInputs
 from gridsim.engine.records import EventRecords
 from gridsim.engine.scheduler import Scheduler
 from gridsim.engine.tasks import Task
+from gridsim.scenario import ScenarioError
 
 INF = math.inf
 STANDBY, RETURN_TO_POST, STAY = "standby", "return_to_post", "stay"
@@ -116,6 +117,15 @@ def plan_fleet(spec, city: City, rng: np.random.Generator) -> FleetPlan:
     on_duty = np.empty((S + D, 24), dtype=np.int64)
     on_duty[:S] = np.floor(sizes[:S, None] * share[None, :] + 0.5).astype(np.int64)
     on_duty[S:] = sizes[S:, None]
+    if spec.dispatch.police_neighbour_subcenters == 0:
+        empty = np.argwhere((sizes[:S, None] > 0) & (on_duty[:S] == 0))
+        if len(empty):
+            s_, h = (int(v) for v in empty[0])
+            raise ScenarioError(spec.origin.get("patrol.roster_hourly", spec.path), "patrol.roster_hourly",
+                                f"leaves sub-center {s_}'s {sizes[s_]} unit(s) all off duty at {h:02d}:00 "
+                                "(after patrol.unavailable_share) and dispatch.police_neighbour_subcenters = 0 "
+                                "lets no neighbour answer there",
+                                "shares that keep at least one unit on duty, or neighbours to borrow from")
     tr = spec.travel
     if tr.mode == "zero":
         mpk_urban, mpk_rural = (0.0,) * 24, 0.0
