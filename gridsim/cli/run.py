@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             held.enter_context(folder_lock(out))     # before the run: a second writer is refused at once
         except FolderLocked as exc:
-            raise UsageError(f"{flag}{exc}; allowed: wait for it to finish, or another --out DIR") from None
+            raise UsageError(f"{exc}; allowed: wait for it to finish, or another --out DIR") from None
         except OSError as exc:
             raise UsageError(f"{flag}{out}: cannot write there ({exc.strerror or exc}); "
                              f"allowed: a folder you can create and write") from None
@@ -245,7 +245,7 @@ def _print_stages(df: pd.DataFrame) -> None:
             print(f"{'work-order lifecycle (12345 + patrol)':42s}")
             lifecycle = True
         if r["verdict"] == TOO_FEW:
-            share, ci = f"{'too few to judge':>24s}", ""
+            share, ci = f"{'too few to judge':>23s}", ""
         else:
             share = _share(r["met %"])
             ci = "" if pd.isna(r["ci low %"]) else f"[{_share(r['ci low %'])},{_share(r['ci high %'])}]"
