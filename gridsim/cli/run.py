@@ -55,13 +55,14 @@ def register(subparsers) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from gridsim.results.io import FolderLocked, folder_lock
-    from gridsim.results.run import run_folder_problem, simulate, write_run
+    from gridsim.results.run import simulate, write_run
 
     scenario = load_scenario(args.scenario, run_overrides(args))
     check_export_paths(args)
     out = args.out or default_out_dir(scenario.name, f"{scenario.origin.get('name', scenario.path)}: name")
     flag = "--out " if args.out else ""
     check_memory(scenario)
+    _check_out(out, flag)
     with ExitStack() as held:
         try:
             held.enter_context(folder_lock(out))     # before the run: a second writer is refused at once
@@ -70,9 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"{flag}{out}: cannot write there ({exc.strerror or exc}); "
                              f"allowed: a folder you can create and write") from None
-        problem = run_folder_problem(out)
-        if problem is not None:
-            raise UsageError(f"{flag}{problem}; allowed: a new or empty folder, or an earlier run folder")
+        _check_out(out, flag)                        # again, now that no other run can change it
         bar = _progress_bar(scenario.run.days) if sys.stderr.isatty() and not args.quiet else None
         try:
             result = simulate(scenario, progress=bar.update if bar is not None else None)
@@ -84,6 +83,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_run_summary(result.summary, tables, paths)
     print_wrote(export_tables(list(tables.items()), csv=args.csv, xlsx=args.xlsx))
     return 0
+
+
+def _check_out(out: str, flag: str) -> None:
+    from gridsim.results.run import run_folder_problem
+    problem = run_folder_problem(out)
+    if problem is not None:
+        raise UsageError(f"{flag}{problem}; allowed: a new or empty folder, or an earlier run folder")
 
 
 def check_memory(scenario: Scenario) -> None:
