@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from gridsim.domain import ECDF_GRID_MIN
-from gridsim.scenario import load_scenario
+from gridsim.scenario import builtin_path, load_scenario
 from gridsim.results import loaders
 from gridsim.results.io import write_json, write_parquet
 
@@ -66,8 +65,9 @@ def test_run_directory_read_with_the_codec(tmp_path):
                                            "stages": {"cordon": {"p99": math.inf, "share": math.nan}}})
     scen = load_scenario(None)                  # a run folder is self-contained: scenario and its data files
     (tmp_path / "scenario.toml").write_text(scen.to_toml())
-    for data_file in scen.data_files:
-        shutil.copy(data_file.path, tmp_path / Path(data_file.path).name)
+    for data_file in builtin_path().parent.iterdir():    # the built-in data files it names
+        if data_file.is_file() and data_file.suffix != ".toml":
+            shutil.copy(data_file, tmp_path / data_file.name)
     run = loaders.load_results(tmp_path)
     assert isinstance(run, loaders.RunData) and loaders.detect_kind(tmp_path) == "run"
     assert run.targets == targets                       # the run's own targets, not the scenario's

@@ -52,7 +52,7 @@ def test_figures_and_report_follow_the_scenario():
 
 def test_ecdf_panels_share_matches_targets():
     run = _run()
-    el = run.elapsed("on_scene")["elapsed"].to_numpy()
-    share = float(np.mean(el <= 7))
+    judged = run.elapsed("on_scene")             # each event against its own limit (7 min urban here)
+    share = float(judged["met"].mean())
     shown = [t.get_text() for t in ecdf.ecdf_run(run).axes[1].texts if "within" in t.get_text()]
-    assert shown and shown[0].startswith(f"{100 * share:.1f}% within 7 min") and not math.isnan(share)
+    assert shown and shown[0].startswith(f"{100 * share:.1f}% within 7") and not math.isnan(share)

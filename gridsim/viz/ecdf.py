@@ -57,22 +57,26 @@ def draw_required(ax, required: float, axis: str = "y") -> None:
     line(required, color=REQUIRED_COLOR, ls="-.", lw=1.1, label=f"required {fmt_pct(required, 0)}")
 
 
-def _annotate_share(ax, target: float, j: Judgement, xmax: float) -> None:
-    """The share within the target on the curve, coloured and worded by its verdict."""
+def _annotate_share(ax, target: float, j: Judgement, xmax: float, within: str | None = None) -> None:
+    """The share within the target on the curve, coloured and worded by its verdict; `within`
+    words the limit when it varies by event (e.g. '5-10 min': urban and rural)."""
     share = j.share
     color = STATUS_COLOR[j.status]
     ax.plot([0, target], [share, share], color=color, lw=0.8, ls=":")
     ax.plot([target], [share], STATUS_MARK[j.status] if j.status != TOO_FEW else "o", color=color, ms=7, zorder=5)
     right = target < 0.6 * xmax
-    ax.annotate(f"{fmt_pct(share)} within {target:g} min (n = {j.n:,})\n{judgement_text(j)}", xy=(target, share),
+    ax.annotate(f"{fmt_pct(share)} within {within or f'{target:g} min'} (n = {j.n:,})\n{judgement_text(j)}",
+                xy=(target, share),
                 xytext=(8 if right else -8, -4 if share > 0.5 else 10), textcoords="offset points",
                 ha="left" if right else "right", va="top" if share > 0.5 else "bottom",
                 fontsize=8.5, color=color, fontweight="bold",
                 path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
 
 
-def _run_panel(ax, el: np.ndarray, target: float, required: float) -> float:
-    """One stage's ECDF of a run's elapsed times; returns the panel's x limit."""
+def _run_panel(ax, judged: pd.DataFrame, target: float, required: float) -> float:
+    """One stage's ECDF of a run's judged events (stage_elapsed rows); returns the panel's x limit.
+    The share met counts each event against its own limit (rural grids may have a longer one)."""
+    el = judged["elapsed"].to_numpy(dtype=float)
     n = len(el)
     if n == 0:
         no_data(ax)
@@ -84,7 +88,9 @@ def _run_panel(ax, el: np.ndarray, target: float, required: float) -> float:
     xs = np.r_[0.0, fin, max(xmax, fin[-1] if len(fin) else 0.0)]
     ys = np.r_[0.0, y, y[-1] if len(y) else 0.0]
     ax.step(xs, ys, where="post", color=PALETTE[0], lw=1.8, label="events judged")
-    _annotate_share(ax, target, judge(int(np.sum(el <= target)), n, required), xmax)
+    limits = judged["limit"].to_numpy(dtype=float)
+    within = None if np.all(limits == target) else f"{np.min(limits):g}-{np.max(limits):g} min"
+    _annotate_share(ax, target, judge(int(judged["met"].sum()), n, required), xmax, within)
     censored = int(np.sum(~np.isfinite(el)))
     beyond = int(np.sum(np.isfinite(el) & (el > xmax)))
     notes = []
@@ -107,7 +113,7 @@ def ecdf_run(run: RunData) -> Figure:
             target = target_min(run.targets, stage)
             ax.set_title(STAGES[stage].title, loc="left")
             required = required_of(run.targets, stage)
-            xmax = _run_panel(ax, run.elapsed(stage)["elapsed"].to_numpy(dtype=float), target, required)
+            xmax = _run_panel(ax, run.elapsed(stage), target, required)
             finish_ecdf_axis(ax, target, xmax)
             draw_required(ax, required)
             ax.legend(loc="center right", fontsize=8)

@@ -24,6 +24,7 @@ from gridsim.domain import ROLE_LABEL, STAGES, TARGET_STAGES, stage_label
 from gridsim.results.io import atomic_write, decode_number
 from gridsim.results.loaders import ExperimentData, RunData, flat_items, load_results
 from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
+from gridsim.viz.compare import COMPARE_FIGURES, comparison_targets, results_of
 from gridsim.viz.figures import kinds_for, make_figure, needs_city
 from gridsim.viz.labels import (CAPTIONS, FIGURE_TITLES, category_label, context, fmt_pct, required_of,
                                 stage_limit_text, target_min)
@@ -569,7 +570,40 @@ def _fmt_cell(x: Any) -> str:
     return str(x)
 
 
+# ============================================================================== comparison report
+
+def comparison_report_html(datas: list[RunData | ExperimentData]) -> str:
+    """Several folders side by side: verdicts of every result, the comparison figures, and each
+    folder's context."""
+    results = results_of(datas)
+    targets = comparison_targets(datas)
+    judged = {r.label: {st: r.judgement(st, targets) for st in STAGES} for r in results}
+    parts = [f"<h1>gridsim report: {len(results)} results compared</h1>",
+             '<p class="meta">Folders: ' + "; ".join(_e(f"{d.dir} ({context(d)})") for d in datas) + ".</p>",
+             _verdict_matrix_html(judged, targets, "result", "Each run (Wilson interval) and each experiment "
+                                  "variant (Student-t interval over replications), judged against the required "
+                                  "shares of the first folder")]
+    for name, make in COMPARE_FIGURES.items():
+        parts.append(f'<figure id="fig-{name}"><img alt="{name}" src="{png_data_uri(make(datas))}"><figcaption>'
+                     f'{_e(COMPARE_CAPTIONS[name])}</figcaption></figure>')
+    return _page("gridsim report: comparison", "\n".join(parts))
+
+
+COMPARE_CAPTIONS = {
+    "compare_ecdf": "Cumulative share of judged events reached within x minutes of the call, one curve per result "
+                    "(a variant: mean over its replications). Dashed red: the target; dash-dot: the required share. "
+                    "The legend gives each result's share within the target and its verdict.",
+    "compare_stages": "Share meeting each stage's limit per result, with its 95 % interval (clipped to 0-100 %), "
+                      "coloured by verdict; results are named alternatives, so no line joins them.",
+}
+
+
 # ============================================================================== entry point
+
+def write_comparison_report(paths: list[str | Path], out: str | Path) -> Path:
+    """Write one report comparing several run or experiment folders; returns its path."""
+    return atomic_write(Path(out), comparison_report_html([load_results(p) for p in paths]))
+
 
 def write_report(path: str | Path, out: str | Path | None = None, metric: str | None = None) -> Path:
     """Write DIR/report.html (or `out`) for a run or experiment directory; returns its path."""

@@ -143,7 +143,8 @@ def _variant_panel(ax, exp: ExperimentData, col: str, order: list[str], colors: 
             if j.status == TOO_FEW:
                 ax.annotate("too few\nto judge", (x, m), xytext=(0, 8), textcoords="offset points",
                             ha="center", fontsize=7, color=STATUS_COLOR[TOO_FEW])
-        ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], fmt="none", ecolor="#333333", elinewidth=1.1, capsize=4)
+        ax.errorbar([x], [m], yerr=[[max(0.0, m - lo)], [max(0.0, hi - m)]], fmt="none", ecolor="#333333",
+                    elinewidth=1.1, capsize=4)
         ax.plot([x], [m], ls="", marker=marker, color=color, ms=8, mec="white", zorder=5)
         if is_share:
             ax.annotate(fmt_pct(m), (x, m), xytext=(7, -3), textcoords="offset points", fontsize=7.5)
