@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from gridsim.cli.common import check_export_paths, export_args, export_tables, fmt_int, print_table, print_wrote, scenario_args
+from gridsim.cli.common import (check_export_paths, export_args, export_tables, fmt_int, print_table, print_wrote,
+                                scenario_args)
 from gridsim.scenario import load_scenario
 
 EPILOG = """examples:

@@ -5,6 +5,7 @@ import this, never `cli.main`."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import re
 from pathlib import Path
@@ -179,6 +180,8 @@ def check_export_paths(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag} {path}: is a folder; allowed: a file name ending in {suffix}")
         if not p.parent.is_dir():
             raise UsageError(f"--{flag} {path}: no folder {p.parent}; allowed: a file in an existing folder")
+    if getattr(args, "xlsx", None) is not None and importlib.util.find_spec("openpyxl") is None:
+        raise UsageError("--xlsx needs openpyxl (pandas writes .xlsx through it): pip install openpyxl")
 
 
 def _frame(table: TableData) -> "pd.DataFrame":
@@ -221,11 +224,6 @@ def export_tables(tables: Sequence[NamedTable], csv: str | None = None, xlsx: st
             out = pd.concat([f.assign(table=name)[["table", *f.columns]] for name, f in frames], ignore_index=True)
         written.append(atomic_write(csv, out.to_csv(index=False)))
     if xlsx is not None:
-        try:
-            import openpyxl  # noqa: F401  (pandas needs it for .xlsx)
-        except ImportError:
-            raise UsageError("--xlsx needs openpyxl: pip install openpyxl") from None
-
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 for sheet, (_, f) in zip(_sheet_names([n for n, _ in frames]), frames):

@@ -2,7 +2,8 @@
 
 A *run directory* (`gridsim run --out DIR`) holds `events.parquet`, `summary.json`, the
 resolved `scenario.toml` and a copy of every data file it names; a folder that lacks any of
-them, or whose files do not belong together, is refused (never drawn as the built-in city); an *experiment directory* (`gridsim batch`) holds `runs.parquet`
+them, or whose files do not belong together, is refused (never drawn as the built-in city);
+an *experiment directory* (`gridsim batch`) holds `runs.parquet`
 (one row per run, see `ExperimentData`), `summary.csv`, the experiment file and the resolved
 scenarios. `load_results` tells them apart by which files exist. Figures, the report and tests
 read results only through this module, so the file layout and the JSON codec

@@ -93,8 +93,9 @@ class Store:
             stored = read_json(self.root / "fingerprint.json").get("fingerprint")
         except (OSError, ValueError, AttributeError):
             if not force:
-                raise _refuse(self.exp, f"{self.root}/fingerprint.json is damaged, so its runs cannot be matched to "
-                              f"this experiment; re-run with --force to discard them, or use another --out DIR") from None
+                raise _refuse(self.exp, f"{self.root}/fingerprint.json is damaged, so its runs cannot be matched "
+                              f"to this experiment; re-run with --force to discard them, or use another --out DIR"
+                              ) from None
             stored = None
         if stored != self.exp.fingerprint and not force:
             raise _refuse(self.exp, f"{self.root}/ holds runs of an earlier version of this experiment (the "
