@@ -173,3 +173,27 @@ def test_a_batch_store_or_a_foreign_folder_is_not_a_run_folder(tmp_path, capsys)
     assert run(mine, "--days", "2") == 2
     assert "not a run folder" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_leftovers_of_killed_writers_are_cleared_and_a_cut_swap_undone(tmp_path, monkeypatch, exchange):
+    from gridsim.results import io
+    if not exchange:                                   # systems without renameat2: two renames
+        monkeypatch.setattr(io, "_exchange", lambda a, b: False)
+    folder = tmp_path / "r"
+    parked = tmp_path / ".r.abcdefgh.previous"          # a swap killed between its two renames
+    parked.mkdir()
+    (parked / "summary.json").write_text("old")
+    (tmp_path / ".r.ijklmnop.partial").mkdir()          # a writer killed mid-write
+    (tmp_path / ".r.b.ijklmnop.partial").mkdir()        # folder "r.b" being written: not ours
+    io.remove_stale_folders(folder)
+    assert (folder / "summary.json").read_text() == "old"
+    with io.staged_folder(folder) as staging:
+        (staging / "summary.json").write_text("new")
+    assert [p.name for p in folder.iterdir()] == ["summary.json"] and (folder / "summary.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.b.ijklmnop.partial", ".r.lock", "r"]
+    with pytest.raises(RuntimeError):                   # a failed write leaves the folder as it was
+        with io.staged_folder(folder) as staging:
+            (staging / "summary.json").write_text("half")
+            raise RuntimeError("disk full")
+    assert (folder / "summary.json").read_text() == "new" and len(list(tmp_path.iterdir())) == 3

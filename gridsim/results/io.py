@@ -213,6 +213,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _swap_in(staging: Path, folder: Path) -> None:
     """Put the complete `staging` folder in place of `folder`; the old contents go."""
+    _fsync_dir(staging)                  # its entries are on disk before it becomes the folder
     if not folder.exists():
         os.rename(staging, folder)
     elif _exchange(staging, folder):
