@@ -9,12 +9,12 @@ import os
 import sys
 from typing import Sequence
 
-from gridsim.cli import batch, city, plot, run, tune
+from gridsim.cli import batch, city, dashboard, plot, run, site, tune
 from gridsim.cli.common import UsageError
 from gridsim.scenario import ScenarioError
 
 #: the commands, in the order `gridsim --help` lists them
-COMMANDS = (city, run, tune, batch, plot)
+COMMANDS = (city, run, tune, batch, plot, site, dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:
