@@ -166,6 +166,10 @@ def open_comparison(path: str) -> None:
 
 @solara.component
 def ComparePanel(model: LiveModel):
+    def open_given() -> None:      # gridsim dashboard --experiment DIR: open it when the page first shows
+        if experiment_path.value and comparison.value is None and not compare_message.value:
+            open_comparison(experiment_path.value)
+    solara.use_effect(open_given, [])
     with solara.Column(classes=["gridsim-compare"]):
         solara.InputText("experiment directory (gridsim batch --out DIR)", value=experiment_path,
                          classes=["gridsim-experiment-path"])
