@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gridsim import __version__
-from gridsim.analysis.metrics import MIN_JUDGED, STATUSES, TOO_FEW, Judgement, judge, mean_ci, stage_table_by
+from gridsim.analysis.metrics import MIN_JUDGED, RURAL_TARGET_KEY, STATUSES, TOO_FEW, Judgement, judge, mean_ci, stage_table_by
 from gridsim.city import build_city
 from gridsim.domain import ROLE_LABEL, STAGES, TARGET_STAGES, stage_label
 from gridsim.results.io import atomic_write, decode_number
@@ -316,6 +316,9 @@ def stage_judgement(row: dict, targets: dict, stage: str) -> Judgement:
 def _requirement_text(stage: str, targets: dict) -> str:
     """'90% within 5 min' / '90% within their deadlines'."""
     limit = f"{target_min(targets, stage):g} min" if STAGES[stage].is_target else "their deadlines"
+    rural = targets.get(RURAL_TARGET_KEY.get(stage, ""))
+    if rural is not None and STAGES[stage].is_target and float(rural) != target_min(targets, stage):
+        limit += f" (rural grids {float(rural):g} min)"
     return f"{fmt_pct(required_of(targets, stage), 0)} within {limit}"
 
 
