@@ -193,9 +193,10 @@ def write_run(result: RunResult, scenario: Scenario, out_dir: str | Path) -> dic
 BASE_BYTES = 400e6
 """Memory of a run before its events: interpreter, libraries, city, model (measured: a 1-day
 baseline run peaks at 0.31 GB, a 30-day one at 0.66 GB with 0.75 M events)."""
-BYTES_PER_EVENT = 360.0
+BYTES_PER_EVENT = 400.0
 """Peak memory per event of `gridsim run` (event loop, events table, Parquet): the 365-day
-baseline (9.15 M events) peaks at about 3.4 GiB; 30 days (0.75 M events) at 0.66 GB."""
+baseline (9.15 M events) peaked at 3.74 GiB (3.92 GB, measured with the police patrol model);
+30 days (0.75 M events) at 0.66 GB. The estimate errs a little high: 3.78 GiB for the year."""
 
 _PATROL_STAFF = {"fulltime": "fulltime_workers", "leader": "grid_leaders", "parttime": "parttime_workers"}
 
