@@ -25,7 +25,7 @@ FAR = 1e9
 
 
 def plan_for(city, posts=None, policy="stay", reserve=0, preempt=False, on_duty=None, radius=FAR,
-             min_idle=0, beats=None, dwell=10.0, mpk_urban=1.0, mpk_rural=1.0):
+             min_idle=0, beats=None, dwell=10.0, mpk_urban=1.0, mpk_rural=1.0, neighbours=4):
     """A hand-made fleet plan: units at sub-center offices (or `posts`), one beat grid each
     (or `beats`), all on duty (or `on_duty`: pool -> count), 1 min per km."""
     S, D = city.n_subcenters, len(city.division_names)
@@ -45,7 +45,8 @@ def plan_for(city, posts=None, policy="stay", reserve=0, preempt=False, on_duty=
     return FleetPlan(home=homes, post_xy=posts, beat_x=[b[0] for b in beats], beat_y=[b[1] for b in beats],
                      beat_start=np.zeros(n, dtype=np.int64), rank=rank, on_duty_count=counts, n_territories=S,
                      idle_policy=policy, beat_dwell_min=dwell, mpk_urban=(mpk_urban,) * 24, mpk_rural=mpk_rural,
-                     dispatch_radius_km=radius, preempt_routine=preempt, neighbour_min_idle=min_idle)
+                     dispatch_radius_km=radius, preempt_routine=preempt, neighbour_min_idle=min_idle,
+                     neighbour_subcenters=neighbours)
 
 
 def fleet_on(city, events, **plan_args):
@@ -202,7 +203,7 @@ def command_centre_on(city, events, patrol_overrides=None, exits=((-3.0, 0.0),),
 
 def test_support_is_asked_only_after_the_first_unit_has_assessed_and_comes_from_the_reserve_first():
     city = tiny_city(police=(2, 2))
-    events = [{"grid": 0, "cat": 1, "support": 2, "extra": (30.0, 60.0, 3.0, 5.0)}]
+    events = [{"grid": 0, "cat": 1, "support": 2, "extra": (30.0, 60.0, 3.0, 5.0, 0.0)}]
     cc, fleet, sch, inp, rec = command_centre_on(city, events, posts=[(0, 0), (2, 0), (10, 0), (12, 0), (5, 0)],
                                                  reserve=1)
     cc.on_call(0, 0.0)
@@ -214,7 +215,7 @@ def test_support_is_asked_only_after_the_first_unit_has_assessed_and_comes_from_
 
 def test_neighbours_lend_support_only_while_they_keep_their_minimum_idle():
     city = tiny_city(police=(1, 2))
-    events = [{"grid": 0, "cat": 1, "support": 1, "extra": (30.0, 60.0, 1.0, 5.0)}]
+    events = [{"grid": 0, "cat": 1, "support": 1, "extra": (30.0, 60.0, 1.0, 5.0, 0.0)}]
     cc, fleet, sch, inp, rec = command_centre_on(city, events, min_idle=2)
     cc.on_call(0, 0.0)
     sch.run([], [], [], horizon=5.0)
@@ -223,7 +224,7 @@ def test_neighbours_lend_support_only_while_they_keep_their_minimum_idle():
 
 def test_a_cordon_holds_every_exit_after_the_command_delay():
     city = tiny_city(police=(2, 2))
-    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 5.0)}]
+    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 5.0, 0.0)}]
     cc, fleet, sch, inp, rec = command_centre_on(city, events, exits=((-3.0, 0.0), (14.0, 0.0)))
     cc.on_call(0, 0.0)
     sch.run([], [], [], horizon=100.0)
@@ -233,12 +234,32 @@ def test_a_cordon_holds_every_exit_after_the_command_delay():
 
 def test_a_ring_cordon_grows_with_the_time_since_the_call():
     city = tiny_city(police=(5, 4))
-    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 3.0)}]
+    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 3.0, 0.0)}]
     cc, fleet, sch, inp, rec = command_centre_on(city, events, patrol_overrides={"cordon_mode": "ring"}, exits=())
     cc.on_call(0, 0.0)
     sch.run([], [], [], horizon=100.0)
     # ordered at 5 min: radius 5 km at 60 km/h; four points 5 km from the four idle units at (0, 0)
     assert rec.t_cordon[0] == pytest.approx(5.0 + 5.0)
+
+
+def test_the_ring_grows_from_the_call_not_from_triage():
+    city = tiny_city(police=(5, 4))
+    events = [{"grid": 0, "cat": 1, "cordon": 1, "extra": (30.0, 60.0, 2.0, 3.0, -1.0)}]   # called a minute earlier
+    cc, fleet, sch, inp, rec = command_centre_on(city, events, patrol_overrides={"cordon_mode": "ring"}, exits=())
+    cc.on_call(0, 0.0)
+    sch.run([], [], [], horizon=100.0)
+    assert rec.t_cordon[0] == pytest.approx(5.0 + 6.0)          # radius 6 km at 5 min after a call at -1
+
+
+def test_no_neighbours_means_no_borrowing():
+    city = tiny_city(police=(1, 1))
+    fleet, sch, inp, rec = fleet_on(city, [{"grid": 0}, {"grid": 0}], neighbours=0)
+    cc = CommandCentre110(fleet.model, sch, city, inp, fleet, _workforce(fleet.model, sch, city, inp, rec),
+                          SimpleNamespace(dispatch_rule="own_first", neighbour_min_idle=0, cordon_mode="exits",
+                                          ring_points=4, escape_speed_kmh=60.0), np.zeros((0, 2)), 2)
+    cc.on_call(0, 0.0)
+    cc.on_call(1, 0.0)
+    assert rec.responder_borrowed[0] == 0 and math.isnan(rec.t_dispatch[1]) and fleet.queued == 1
 
 
 def test_a_category_that_sends_two_units_records_when_the_last_is_on_scene():

@@ -9,8 +9,9 @@ Stages
 Each stage judges elapsed = end - reference against a limit, on the events it applies to:
 
     stage               elapsed               limit                            applies to
-    respond             t_dispatch - t_call   targets.response_min (3)         "110", urgent work orders
-    on_scene            t_arrive - t_call     targets.on_scene_min (5)         same as respond
+    respond             t_dispatch - t_call   targets.response_min (3)         "110" incidents
+    on_scene            t_arrive - t_call     targets.on_scene_min (5; rural   "110" incidents
+                                              grids on_scene_rural_min, 10)
     support             t_support - t_call    targets.support_min (15)         needs_support > 0
     cordon              t_cordon - t_call     targets.cordon_min (30)          needs_cordon > 0
     register_dispatch   t_dispatch - t_call   deadline_register_dispatch_min   work orders

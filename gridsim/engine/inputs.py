@@ -50,7 +50,8 @@ class RunInputs:
     sup_left: array               # 110: support units still to be sent (counts down)
     cor_left: array               # 110: cordon checkpoints still to be reached (counts down)
     extra: dict[int, tuple[float, float, float, float]]
-    """110 needing support or a cordon: (support on-scene, checkpoint hold, assessment, cordon command delay), min"""
+    """110 needing support or a cordon: (support on-scene, checkpoint hold, assessment, cordon command delay,
+    time of the call), min"""
     urban: array                  # event -> its grid is urban (1) or rural (0)
     cat_units: list[int]          # category -> police units sent to each incident (110)
     cat_prio: list[int]           # category -> URGENT / ROUTINE
@@ -107,7 +108,8 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
             assess = sample(rng, pol.assessment, m)
             command = sample(rng, pol.cordon_command_delay, m)
             for j in np.flatnonzero((needs_sup[idx] > 0) | (needs_cor[idx] > 0)).tolist():
-                extra[int(idx[j])] = (float(sup_s[j]), float(hold[j]), float(assess[j]), float(command[j]))
+                e = int(idx[j])
+                extra[e] = (float(sup_s[j]), float(hold[j]), float(assess[j]), float(command[j]), float(d.t_call[e]))
             continue
         # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
         reg = sample(rng, lc.register if source == "12345" else lc.register_patrol, m)

@@ -65,8 +65,10 @@ EXIT_MAX_GAP_KM = 10.0
 def exit_positions(spec: Scenario, city: City) -> np.ndarray:
     """The scenario's city exit checkpoints (lat, lon) on the city's km plane (the projection
     `gridsim.city.build_city` uses: centred on the mean of the divisions' reference points)."""
-    if not spec.exits:
-        return np.zeros((0, 2))
+    cordons_possible = spec.demand.police_per_day > 0 and spec.staff.police_units > 0 and any(
+        c.cordon_prob > 0 and c.share > 0 for c in spec.categories_of("110").values())
+    if not spec.exits or spec.patrol.cordon_mode != "exits" or not cordons_possible:
+        return np.zeros((0, 2))              # no cordon can be ordered: the exits are never used
     lat = np.array([e.lat for e in spec.exits])
     lon = np.array([e.lon for e in spec.exits])
     x, y = project_like_city(spec, city, lat, lon)

@@ -42,7 +42,7 @@ class CommandCentre110(mesa.Agent):
         super().__init__(model)
         self.inputs, self.fleet, self.workforce, self.scheduler = inputs, fleet, workforce, scheduler
         S = city.n_subcenters
-        self.neighbours = neighbour_subcenters(city)
+        self.neighbours = neighbour_subcenters(city, fleet.plan.neighbour_subcenters)
         nearest_rule = patrol.dispatch_rule == "nearest"
         self.first_pools = [((s,) + self.neighbours[s]) if nearest_rule else (s,) for s in range(S)]
         self.then_pools = [() if nearest_rule else self.neighbours[s] for s in range(S)]
@@ -55,7 +55,6 @@ class CommandCentre110(mesa.Agent):
         self.ring = patrol.cordon_mode == "ring"
         self.ring_points = patrol.ring_points
         self.escape_km_per_min = patrol.escape_speed_kmh / 60.0
-        self.t_call: dict[int, float] = {}                   # escalating incidents: when the call came
         self.exits = [(float(x), float(y), self._checkpoint_pools(x, y)) for x, y in exits_xy]
         self.kind_assessed = scheduler.register(f"{self.name}.assessed", self.assessed)
         self.kind_cordon = scheduler.register(f"{self.name}.cordon_ordered", self.cordon_ordered)
@@ -76,8 +75,6 @@ class CommandCentre110(mesa.Agent):
         s = inp.grid_sc[g]
         x, y = inp.x[e], inp.y[e]
         cat = inp.cat[e]
-        if inp.sup_left[e] or inp.cor_left[e]:
-            self.t_call[e] = t          # the ring's radius grows from here (triage is part of the delay)
         fleet.request(new_task(Task, (P110, e, x, y, inp.service[e], inp.cat_prio[cat], t, s)), t,
                       self.first_pools[s], self.then_pools[s], True)
         for _ in range(inp.cat_units[cat] - 1):
@@ -93,7 +90,7 @@ class CommandCentre110(mesa.Agent):
     def assessed(self, e: int, t: float, _b=None) -> None:
         """The first unit has assessed incident e: ask for support; set the cordon order going."""
         inp, fleet = self.inputs, self.fleet
-        support_min, _hold, _assess, command_delay = inp.extra[e]
+        support_min, _hold, _assess, command_delay, _t_call = inp.extra[e]
         g = inp.grid[e]
         s = inp.grid_sc[g]
         n_sup = inp.sup_left[e]
@@ -113,12 +110,11 @@ class CommandCentre110(mesa.Agent):
         self.cordons_ordered += 1
         if self.ring:
             x0, y0 = inp.x[e], inp.y[e]
-            r = self.escape_km_per_min * (t - self.t_call.pop(e, t))
+            r = self.escape_km_per_min * (t - inp.extra[e][4])      # how far a suspect can be since the call
             n = self.ring_points
             points = [(x0 + r * math.cos(2 * math.pi * k / n), y0 + r * math.sin(2 * math.pi * k / n)) for k in range(n)]
             checkpoints = [(px, py, self._checkpoint_pools(px, py)) for px, py in points]
         else:
-            self.t_call.pop(e, None)
             checkpoints = self.exits
         inp.cor_left[e] = len(checkpoints)
         for px, py, pools in checkpoints:

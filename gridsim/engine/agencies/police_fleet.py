@@ -46,9 +46,10 @@ STANDBY, RETURN_TO_POST, STAY = "standby", "return_to_post", "stay"
 KIND_BITS = 3          # a release event carries (job token << KIND_BITS) | task kind
 
 
-def neighbour_subcenters(city: City) -> list[tuple[int, ...]]:
-    """Per sub-center, the nearby sub-centers asked for an idle unit (nearest first)."""
-    return [tuple(int(v) for v in row if v >= 0 and v != s) for s, row in enumerate(city.sc_neighbours)]
+def neighbour_subcenters(city: City, k: int) -> list[tuple[int, ...]]:
+    """Per sub-center, its k nearest other sub-centers (asked for an idle unit, nearest first);
+    k = 0 means none (`dispatch.police_neighbour_subcenters`)."""
+    return [tuple(int(v) for v in row if v >= 0 and v != s)[:k] for s, row in enumerate(city.sc_neighbours)]
 
 
 @dataclass
@@ -70,6 +71,7 @@ class FleetPlan:
     dispatch_radius_km: float        # straight-line km
     preempt_routine: bool
     neighbour_min_idle: int
+    neighbour_subcenters: int        # how many nearby territories lend units (dispatch.police_neighbour_subcenters)
 
 
 def plan_fleet(spec, city: City, rng: np.random.Generator) -> FleetPlan:
@@ -138,7 +140,8 @@ def plan_fleet(spec, city: City, rng: np.random.Generator) -> FleetPlan:
                      rank=rank, on_duty_count=on_duty, n_territories=S, idle_policy=spec.dispatch.police_idle_policy,
                      beat_dwell_min=pt.beat_dwell_min, mpk_urban=mpk_urban, mpk_rural=mpk_rural,
                      dispatch_radius_km=radius, preempt_routine=pt.preempt_routine,
-                     neighbour_min_idle=pt.neighbour_min_idle)
+                     neighbour_min_idle=pt.neighbour_min_idle,
+                     neighbour_subcenters=spec.dispatch.police_neighbour_subcenters)
 
 
 def _tour(x: np.ndarray, y: np.ndarray, start) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -199,7 +202,7 @@ class PoliceFleet(ResponderAgency):
         self.preempt = plan.preempt_routine
         self.queues = [(deque(), deque()) for _ in range(P)]     # per pool: (urgent, routine)
         rev: list[list[int]] = [[] for _ in range(P)]
-        for s, row in enumerate(neighbour_subcenters(city)):
+        for s, row in enumerate(neighbour_subcenters(city, plan.neighbour_subcenters)):
             for v in row:
                 rev[v].append(s)
         self.lend_to = [tuple(r) for r in rev]       # territories whose queues a unit of s may serve
