@@ -256,3 +256,15 @@ def test_stepping_an_hour_at_a_time_gives_the_same_run():
     assert seen[-1] == 1440.0 and stepped.finished
     assert stepped.events_processed == whole.events_processed
     pd.testing.assert_frame_equal(events_table(stepped), events_table(whole))
+
+
+def test_police_busy_share_is_taken_over_rostered_unit_hours():
+    s = load_scenario(None, ["run.days=1"])
+    m = CityModel(s)
+    m.run_events()
+    u = m.run_stats()["utilisation"]["police"]
+    counts = m.police_fleet.on_duty_count.sum(axis=0)
+    expected_hours = sum(counts[h] for h in range(4, 24))           # warm-up 4 h, one day
+    assert u["on_duty_hours"] == pytest.approx(expected_hours, rel=1e-9)
+    assert u["on_duty_hours"] < u["responders"] * 20                # fewer than all units all day
+    m.release()

@@ -197,7 +197,10 @@ class CityModel(mesa.Model):
         span = self.horizon_min - self.warmup_min
         util = {}
         for r, name in enumerate(ROLES):
-            avail = counts[r] * on_duty_minutes(self.shifts[r], self.warmup_min, self.horizon_min)
+            if r == POLICE:      # rostered, dispatchable unit-minutes (the roster varies by hour)
+                avail = self._police_unit_minutes()
+            else:
+                avail = counts[r] * on_duty_minutes(self.shifts[r], self.warmup_min, self.horizon_min)
             util[name] = {
                 "responders": int(counts[r]),
                 "on_duty_hours": round(avail / 60.0, 1),
@@ -221,6 +224,17 @@ class CityModel(mesa.Model):
             "events_processed": int(self.events_processed),
             "hourly": self.datacollector.get_model_vars_dataframe().to_dict(orient="list"),
         }
+
+    def _police_unit_minutes(self) -> float:
+        """Unit-minutes the roster puts on duty (less the unavailable share) inside the measured
+        window and the police shifts: the denominator of the police busy share."""
+        per_hour = self.police_fleet.on_duty_count.sum(axis=0)          # units available by hour of day
+        total = 0.0
+        for h in range(int(self.warmup_min // 60), int(np.ceil(self.horizon_min / 60))):
+            lo, hi = max(h * 60.0, self.warmup_min), min((h + 1) * 60.0, self.horizon_min)
+            if hi > lo:
+                total += per_hour[h % 24] * on_duty_minutes(self.shifts[POLICE], lo, hi)
+        return float(total)
 
     def release(self) -> None:
         """Let the model be garbage-collected (Mesa <= 3.4.1 keeps a reference in Agent._ids)."""
