@@ -61,6 +61,7 @@ class Stage:
     short: str
     target_key: str | None = None
     limit_column: str | None = None
+    rural_target_key: str | None = None     # [targets] key of a longer limit in rural grids, if any
 
     @property
     def is_target(self) -> bool:
@@ -72,7 +73,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("respond", "t_call", "t_dispatch", "Respond: call to unit dispatched", "respond",
           target_key="response_min"),
     Stage("on_scene", "t_call", "t_arrive", "On scene: call to first unit arriving", "on scene",
-          target_key="on_scene_min"),
+          target_key="on_scene_min", rural_target_key="on_scene_rural_min"),
     Stage("support", "t_call", "t_support", "Regional support: call to last support unit on scene",
           "regional support", target_key="support_min"),
     Stage("cordon", "t_call", "t_cordon", "City-wide cordon: call to last checkpoint reached", "cordon",
@@ -92,12 +93,17 @@ ECDF_GRID_MIN = np.round(np.arange(0.0, 60.0 + 1e-9, 0.5), 10)
 
 
 def stage_label(stage: str, targets: dict | object) -> str:
-    """'on scene <= 5 min' from the scenario's targets (a dict or the typed [targets] table);
-    work-order stages have per-event limits and read 'WO dispatched in limit'."""
+    """'respond <= 3 min' from the scenario's targets (a dict or the typed [targets] table);
+    'on scene <= 5 / 10 min' where rural grids have a longer limit (urban / rural); work-order
+    stages have per-event limits and read 'WO dispatched in limit'."""
     s = STAGES[stage]
     if s.target_key is None:
         return f"{s.short} in limit"
-    value = targets[s.target_key] if isinstance(targets, dict) else getattr(targets, s.target_key)
+    get = (lambda k: targets.get(k)) if isinstance(targets, dict) else (lambda k: getattr(targets, k, None))
+    value = get(s.target_key)
+    rural = get(s.rural_target_key) if s.rural_target_key else None
+    if rural is not None and float(rural) != float(value):
+        return f"{s.short} <= {value:g} / {rural:g} min"     # urban / rural grids
     return f"{s.short} <= {value:g} min"
 
 

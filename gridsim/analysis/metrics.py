@@ -117,8 +117,8 @@ def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
     return events["source"].isin(WORK_ORDER_SOURCES).to_numpy(bool)
 
 
-RURAL_TARGET_KEY = {"on_scene": "on_scene_rural_min"}
-"""Stages whose target differs in rural grids: stage -> the [targets] key of the rural limit."""
+RURAL_TARGET_KEY = {name: s.rural_target_key for name, s in STAGES.items() if s.rural_target_key}
+"""Stages whose target is longer in rural grids: stage -> the [targets] key of the rural limit."""
 
 
 def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[np.ndarray | float, float | None]:
@@ -129,7 +129,7 @@ def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[n
         if stage.target_key not in targets:
             raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
         lim = float(targets[stage.target_key])
-        rural = targets.get(RURAL_TARGET_KEY.get(stage.name, ""))
+        rural = targets.get(stage.rural_target_key) if stage.rural_target_key else None
         if rural is not None and "urban" in events.columns and float(rural) != lim:
             # per-row: the national 110 rule gives rural grids a longer limit
             return np.where(events["urban"].to_numpy(bool), lim, float(rural)), None

@@ -139,7 +139,7 @@ def _stage_rows(summary: dict) -> pd.DataFrame:
         r = summary["stages"].get(stage)
         if r is None:
             continue
-        rows.append({"group": "work-order lifecycle" if stage in WORK_ORDER_STAGES else "110 + urgent work orders",
+        rows.append({"group": "work-order lifecycle" if stage in WORK_ORDER_STAGES else "110 incidents (patrol targets)",
                      "stage": stage_label(stage, summary["targets"]), "n": r["n"],
                      "met %": _percent(r["share"]), "ci low %": _percent(r["ci_low"]),
                      "ci high %": _percent(r["ci_high"]), "required %": _percent(r.get("required")),
@@ -243,7 +243,7 @@ def _verdict(status: str | None, required: float | None) -> str:
 
 def _print_stages(df: pd.DataFrame) -> None:
     """Each stage: events judged, share met with its CI, the verdict, percentiles."""
-    print(f"{'target (110 + urgent work orders)':42s} {'n':>7s} {'met':>6s}  {'95% CI':>15s} "
+    print(f"{'patrol targets (110 incidents)':42s} {'n':>7s} {'met':>6s}  {'95% CI':>15s} "
           f"{'p50':>5s} {'p90':>5s} {'p95':>5s} {'p99':>5s}  verdict  (minutes from the call)")
     lifecycle = False
     for r in df.to_dict(orient="records"):

@@ -52,7 +52,7 @@ def parse_target(text: str) -> Target:
 # ------------------------------------------------------------------ what a stage judges
 
 #: which events each stage judges (metrics._applies), in words
-_JUDGES = {"respond": "110 incidents and urgent work orders", "on_scene": "110 incidents and urgent work orders",
+_JUDGES = {"respond": "110 incidents", "on_scene": "110 incidents",
            "support": "incidents that need regional support", "cordon": "incidents that need a city-wide cordon"}
 _WORK_ORDERS = "work orders (12345 and grid reports)"
 _SOURCE_NAMES = {"110": "110 incidents", "12345": "12345 work orders", "grid": "grid patrol reports"}
@@ -85,6 +85,8 @@ def unjudged_reason(target: Target, scenario: Scenario) -> str:
     if target.source == "110" and stage in STAGES and stage not in _JUDGES:
         return f"'{stage}' is a work-order step and 110 incidents are not work orders"
     sources = (target.source,) if target.source else SOURCES
+    if stage in ("respond", "on_scene"):
+        sources = ("110",)                   # the patrol targets judge 110 incidents only
     facts = _source_facts(scenario, stage, sources)
     only = f", and only {_SOURCE_NAMES[target.source]} are counted" if target.source else ""
     why = "; ".join(facts) if facts else "none of them was reported after the warm-up (run.warmup_hours)"
