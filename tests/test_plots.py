@@ -21,7 +21,7 @@ from matplotlib.image import AxesImage
 
 from gridsim.analysis.metrics import judge_replications, stage_elapsed, stage_table
 from gridsim.cli.main import main
-from gridsim.domain import ECDF_GRID_MIN, ROLE_LABEL, ROLES, TARGET_KEY, TARGET_STAGES
+from gridsim.domain import ECDF_GRID_MIN, ROLE_LABEL, ROLES, TARGET_KEY, TARGET_STAGES, stage_label
 from gridsim.results import loaders
 from gridsim.results.io import decode_number
 from gridsim.results.run import simulate, write_run
@@ -230,7 +230,7 @@ def test_hourly_two_panels(run_data):
     counted = (run_data.events["t_call"] >= run_data.warmup_min).sum()
     total = sum(np.nansum([r.get_height() for r in b] * expo) for b in bars)
     assert math.isclose(total, counted, rel_tol=1e-9)
-    assert "per day" in top.get_ylabel() and "5 min" in bottom.get_ylabel()
+    assert "per day" in top.get_ylabel() and bottom.get_ylabel().startswith("share on scene <= 5")
     assert "hour of day" in bottom.get_xlabel()
     # a 1-day run with a 4 h warm-up: hours 0-3 are never counted, and the figure says why
     assert run_data.warmup_min == 240 and list(np.flatnonzero(expo == 0)) == [0, 1, 2, 3]
@@ -259,7 +259,7 @@ def test_map_metrics(run_data):
     g = run_data.events.set_index("event_id").loc[el["event_id"], "grid_id"].to_numpy()
     busiest = int(np.argmax(np.bincount(g, minlength=city.n_grids)))
     assert math.isclose(vals[busiest], el["met"].to_numpy()[g == busiest].mean())
-    assert "5 min" in label
+    assert label == f"share {stage_label('on_scene', run_data.targets)}" and "<= 5" in label
     # shares: a diverging scale centred on the required share (its midpoint colour sits at 90 %)
     share_fig = maps.map_run(run_data, "on_scene_share", city=city)
     scale = maps.color_scale(maps.pooled_values(run_data, city, "on_scene_share", "share", "auto"), "on_scene",
@@ -320,7 +320,8 @@ def test_ecdf_experiment_one_curve_per_variant(exp_data):
 def test_variants_are_named_points_with_verdicts(exp_data):
     fig = staffing.staffing_experiment(exp_data)
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_visible()}
-    assert "on scene: p90" in panels and "on scene <= 5 min" in panels and "busy share: full-time grid workers" in panels
+    on_scene = stage_label("on_scene", exp_data.targets)            # 'on scene <= 5 / 10 min' (urban / rural)
+    assert "on scene: p90" in panels and on_scene in panels and "busy share: full-time grid workers" in panels
     ax = panels["on scene: p90"]
     assert len(_hlines(ax, 5.0)) == 1
     # named variants: one point per variant at a named position, no line joining them
@@ -333,7 +334,7 @@ def test_variants_are_named_points_with_verdicts(exp_data):
     assert np.allclose([p.get_ydata()[0] for p in points], expect)
     assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]        # no invented crossing
     # share panels: the required share drawn, each point coloured by its verdict
-    share_ax = panels["on scene <= 5 min"]
+    share_ax = panels[on_scene]
     assert [ln for ln in share_ax.get_lines() if ln.get_color() == style.REQUIRED_COLOR
             and np.allclose(ln.get_ydata(), 0.9)]
     for x, v in enumerate(VARIANTS):
@@ -537,3 +538,23 @@ def test_compare_several_folders(run_dir, exp_dir, run_data, exp_data, tmp_path,
     assert main(["report", str(run_dir), str(tmp_path / "nowhere"), "--out", str(tmp_path / "bad.html")]) == 2
     assert not (tmp_path / "bad.html").exists()
     capsys.readouterr()
+
+
+def test_experiment_map_shows_the_change_from_the_baseline_by_division(exp_data, exp_dir, tmp_path, capsys):
+    with pytest.raises(style.NotApplicable, match="per-division"):          # nothing kept per division
+        figures.make_figure(exp_data, "map")
+    runs = exp_data.runs.copy()
+    divisions = _city().division_names
+    for i, d in enumerate(divisions):     # the second variant is 5 points better in the first division only
+        runs[f"on_scene.share@{d}"] = np.where(runs["variant"] == "ft_2018", 0.6 + (0.05 if i == 0 else 0.0), 0.6)
+    data = loaders.ExperimentData(runs=runs, dir=exp_dir, scenario=exp_data.scenario)
+    assert "map" in figures.kinds_for(data)
+    means, col = maps.division_means(data, "on_scene_share")
+    assert col == "on_scene.share" and means["ft_2018"][divisions[0]] - means["ft_half"][divisions[0]] == \
+        pytest.approx(0.05)
+    fig = maps.map_experiment(data, "on_scene_share", city=_city())
+    assert fig.axes[0].get_title(loc="left") == "ft_2018 minus ft_half"
+    norm = fig.axes[0].get_images()[0]
+    cbar = fig.axes[-1]
+    assert "difference" in cbar.get_ylabel() and "blue: better" in cbar.get_ylabel()
+    assert figures.figure_stem(data, "map", "on_scene.share") == "map_on_scene_share"

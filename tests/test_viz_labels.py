@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import math
+from html import escape as html_escape
 
 import numpy as np
 
-from gridsim.domain import TARGET_KEY, TARGET_STAGES
+from gridsim.domain import TARGET_KEY, TARGET_STAGES, stage_label
 from gridsim.results.loaders import RunData
 from gridsim.results.run import simulate
 from gridsim.scenario import load_scenario
@@ -23,7 +24,7 @@ def _run() -> RunData:
 
 
 def test_labels_from_targets():
-    assert labels.metric_title("on_scene.share", TARGETS) == "on scene <= 7 min"
+    assert labels.metric_title("on_scene.share", TARGETS) == "on scene <= 7 min"   # no rural limit given here
     assert labels.metric_title("110.respond.share", TARGETS) == "110 only: respond <= 4 min"
     assert labels.metric_title("support.p90", TARGETS) == "regional support: p90"
     assert labels.metric_title("close.share", TARGETS) == "WO closed in limit"
@@ -43,10 +44,12 @@ def test_figures_and_report_follow_the_scenario():
         legend = ax.get_legend_handles_labels()[1]
         assert f"target {x} min" in legend and "required 90%" in legend
     titles = [ax.get_title(loc="left").strip() for ax in divisions.divisions_run(run).axes]
-    assert titles == ["respond <= 4 min", "on scene <= 7 min", "regional support <= 20 min", "cordon <= 45 min"]
-    assert hourly.hourly_run(run).axes[1].get_ylabel() == "share on scene <= 7 min"
+    on_scene = stage_label("on_scene", run.targets)          # 'on scene <= 7 / 10 min': urban / rural limits
+    assert on_scene.startswith("on scene <= 7")
+    assert titles == ["respond <= 4 min", on_scene, "regional support <= 20 min", "cordon <= 45 min"]
+    assert hourly.hourly_run(run).axes[1].get_ylabel() == f"share {on_scene}"
     html = report.run_report_html(run, kinds=["ecdf"])
-    assert "on scene &lt;= 7 min" in html and "Respond: call to unit dispatched (&lt;= 4 min)" in html
+    assert html_escape(on_scene) in html and "Respond: call to unit dispatched (&lt;= 4 min)" in html
     assert not any(f"&lt;= {old} min" in html for old in (3, 5, 15, 30))
 
 

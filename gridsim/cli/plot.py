@@ -14,7 +14,8 @@ EPILOG_PLOT = """figure kinds:
   hist         on-scene time by event category (runs)
   divisions    share meeting each target by division, 95% CI (runs)
   hourly       volume and on-scene share by hour of day (runs)
-  map          the city, grids coloured by --metric (runs; default on_scene_p90)
+  map          the city, grids coloured by --metric (runs; default on_scene_p90); experiments:
+               change of a per-division metric from the baseline variant (default on_scene_share)
   staffing     metrics per variant: named points, 95% CI, required share, verdict (experiments)
   utilisation  busy share by role and hour (runs) or by role and variant (experiments)
 

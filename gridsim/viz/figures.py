@@ -9,7 +9,8 @@ Figure kinds (KINDS):
     hist         on-scene time by event category (runs)
     divisions    share meeting each target by division, 95 % Wilson CI (runs)
     hourly       volume and on-scene share by hour of day (runs)
-    map          grids coloured by a per-grid metric, units by build status (runs)
+    map          grids coloured by a per-grid metric, units by build status (runs); the change of a
+                 per-division metric from the baseline variant (experiments with <stage>.<field>@<division>)
     staffing     metrics per variant: named points, 95 % CI, required share and verdict (experiments)
     utilisation  busy share by role and hour (runs) / by role and variant (experiments)
 """
@@ -28,12 +29,13 @@ from gridsim.viz.divisions import divisions_run
 from gridsim.viz.ecdf import ecdf_experiment, ecdf_run
 from gridsim.viz.histograms import hist_run
 from gridsim.viz.hourly import hourly_run
-from gridsim.viz.maps import map_run
+from gridsim.viz.maps import DIVISION_SEP, map_experiment, map_run
 from gridsim.viz.staffing import staffing_experiment
 from gridsim.viz.style import FORMATS, NotApplicable, save_figure
 from gridsim.viz.utilisation import utilisation_experiment, utilisation_run
 
 DEFAULT_MAP_METRIC = "on_scene_p90"
+DEFAULT_EXPERIMENT_MAP_METRIC = "on_scene_share"
 Maker = Callable[[Any, "str | None", Any], Figure]
 """(data, metric, city) -> Figure"""
 
@@ -49,6 +51,7 @@ EXPERIMENT_FIGURES: dict[str, Maker] = {
     "ecdf": lambda exp, metric, city: ecdf_experiment(exp),
     "staffing": lambda exp, metric, city: staffing_experiment(exp, metric=metric),
     "utilisation": lambda exp, metric, city: utilisation_experiment(exp),
+    "map": lambda exp, metric, city: map_experiment(exp, metric or DEFAULT_EXPERIMENT_MAP_METRIC, city=city),
 }
 KINDS = ("ecdf", "hist", "divisions", "hourly", "map", "staffing", "utilisation")
 RUN_KINDS = tuple(RUN_FIGURES)
@@ -64,6 +67,8 @@ def kinds_for(data: RunData | ExperimentData) -> tuple[str, ...]:
         kinds.append("staffing")
     if any(f"util.{r}" in data.runs.columns for r in ROLES):
         kinds.append("utilisation")
+    if len(data.variants) > 1 and any(DIVISION_SEP in c for c in data.runs.columns):
+        kinds.append("map")
     return tuple(kinds)
 
 
@@ -107,6 +112,7 @@ def save_figures(data: RunData | ExperimentData, kinds: Iterable[str] | None = N
 def figure_stem(data: RunData | ExperimentData, kind: str, metric: str | None = None) -> str:
     """The file name of a figure without its suffix: the kind, and for maps the metric too
     (`map_on_scene_p90`), so maps of different metrics never overwrite each other."""
-    if kind == "map" and isinstance(data, RunData):
-        return f"map_{metric or DEFAULT_MAP_METRIC}"
+    if kind == "map":
+        default = DEFAULT_MAP_METRIC if isinstance(data, RunData) else DEFAULT_EXPERIMENT_MAP_METRIC
+        return f"map_{(metric or default).replace('.', '_')}"
     return kind

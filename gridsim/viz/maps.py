@@ -13,20 +13,22 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, ListedColormap, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 from scipy.spatial import cKDTree
 
 from gridsim.analysis.metrics import _group_percentiles
 from gridsim.city import build_city
 from gridsim.domain import BUILT, NOT_STARTED, STAGES, STATUS_NAMES, UNDER_CONSTRUCTION, stage_label
-from gridsim.results.loaders import PERCENTILE_FIELDS, RunData
+from gridsim.results.loaders import PERCENTILE_FIELDS, ExperimentData, RunData
+from gridsim.scenario import load_scenario
 from gridsim.viz.labels import context, required_of, target_min
-from gridsim.viz.style import STYLE, new_figure, nice_ceil, suptitle
+from gridsim.viz.style import STYLE, NotApplicable, new_figure, nice_ceil, suptitle
 
 MAP_STATS = ("share",) + PERCENTILE_FIELDS + ("n",)
 MAP_METRICS_HELP = ("<stage>_<stat> with stage in " + ", ".join(STAGES) +
@@ -318,4 +320,69 @@ def map_run(run: RunData, metric: str = "on_scene_p90", city: Any = None, pool: 
         ax.set_title(_pooling_note(gv, stat, city.n_grids), loc="left", fontsize=8.5, fontweight="normal",
                      color="#444444")
         suptitle(fig, f"Map: {gv.label}", context(run))
+    return fig
+
+
+# ============================================================================== experiments: difference maps
+
+DIVISION_SEP = "@"
+"""runs.parquet names a per-division metric `<stage>.<field>@<division>` (gridsim.studies.columns)."""
+
+
+def division_means(exp: ExperimentData, metric: str) -> tuple[dict[str, dict[str, float]], str]:
+    """Per variant, per division: the mean over replications of a per-division metric
+    (`on_scene_share` or `on_scene.share`, read from the `<stage>.<field>@<division>` columns)."""
+    stage, stat = split_metric(metric.replace(".", "_"))
+    base = f"{stage}.{stat}{DIVISION_SEP}"
+    cols = [c for c in exp.runs.columns if c.startswith(base)]
+    if not cols:
+        raise NotApplicable(f"map: {exp.name} kept no per-division {stage}.{stat}; add \"{stage}.{stat}@*\" to the "
+                            f"experiment's metrics (or list one division, e.g. \"{stage}.{stat}@Kunshan\") and run it")
+    out = {}
+    for v in exp.variants:
+        rows = exp.variant_rows(v)
+        out[v] = {c[len(base):]: float(np.nanmean(pd.to_numeric(rows[c], errors="coerce").to_numpy(float)))
+                  if len(rows) and pd.to_numeric(rows[c], errors="coerce").notna().any() else np.nan for c in cols}
+    return out, f"{stage}.{stat}"
+
+
+def map_experiment(exp: ExperimentData, metric: str = "on_scene_share", city: Any = None) -> Figure:
+    """One map per non-baseline variant: each division coloured by the difference of its mean
+    per-division metric from the baseline variant's (the first), on a diverging scale centred
+    on no change; blue is better (a higher share, a shorter time)."""
+    means, col = division_means(exp, metric)
+    variants = exp.variants
+    if len(variants) < 2:
+        raise NotApplicable("map: a difference map needs a baseline and at least one other variant")
+    if city is None:
+        city = build_city(exp.scenario if exp.scenario is not None else load_scenario(None))
+    stage, stat = split_metric(metric.replace(".", "_"))
+    better_up = stat == "share"
+    base = means[variants[0]]
+    diffs = {v: np.array([means[v].get(name, np.nan) - base.get(name, np.nan) for name in city.division_names])
+             for v in variants[1:]}
+    finite = np.concatenate([d[np.isfinite(d)] for d in diffs.values()]) if diffs else np.array([])
+    span = float(np.max(np.abs(finite))) if len(finite) and np.max(np.abs(finite)) > 0 else (0.01 if better_up else 1.0)
+    cmap = matplotlib.colormaps["RdBu" if better_up else "RdBu_r"].copy()
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
+    unit = "percentage points" if better_up else "min"
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(7.0 * len(diffs) + 1.5, 7.5)
+        axes = np.atleast_1d(fig.subplots(1, len(diffs)))
+        for ax, (v, d) in zip(axes, diffs.items()):
+            grid_vals = d[city.grid_div]
+            gv = GridValues(grid_vals, np.isfinite(grid_vals), d, np.isfinite(d).astype(int), col, "division", 0.0)
+            rgba, extent = grid_image(city, gv, ColorScale(norm, cmap))
+            ax.imshow(rgba, origin="lower", extent=extent, interpolation="nearest")
+            ax.set_aspect("equal")
+            ax.grid(False)
+            _division_names(ax, city)
+            ax.set_title(f"{v} minus {variants[0]}", loc="left")
+            ax.set_xlabel("east (km)")
+        axes[0].set_ylabel("north (km)")
+        cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), shrink=0.7, pad=0.01)
+        if better_up:
+            cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{100 * x:+.1f}"))
+        cb.set_label(f"difference in mean {col} per division ({unit}; blue: better)")
+        suptitle(fig, f"Map: change in {col} by division against the baseline variant {variants[0]}", context(exp))
     return fig
