@@ -554,7 +554,9 @@ def test_experiment_map_shows_the_change_from_the_baseline_by_division(exp_data,
         pytest.approx(0.05)
     fig = maps.map_experiment(data, "on_scene_share", city=_city())
     assert fig.axes[0].get_title(loc="left") == "ft_2018 minus ft_half"
-    norm = fig.axes[0].get_images()[0]
+    assert fig.axes[0].get_images()
     cbar = fig.axes[-1]
     assert "difference" in cbar.get_ylabel() and "blue: better" in cbar.get_ylabel()
     assert figures.figure_stem(data, "map", "on_scene.share") == "map_on_scene_share"
+    assert main(["plot", str(exp_dir), "--kind", "map", "--metric", "speed"]) == 2      # one line, no traceback
+    assert "unknown map metric" in capsys.readouterr().err

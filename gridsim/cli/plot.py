@@ -64,6 +64,11 @@ def _check_metric(data, metric: str | None, kinds: list[str]) -> None:
             check_map_metric(metric)
         except ValueError as exc:
             raise UsageError(f"--metric: {exc}") from None
+    elif "map" in kinds and "staffing" not in kinds:
+        try:
+            check_map_metric(metric.replace(".", "_"))
+        except ValueError as exc:
+            raise UsageError(f"--metric: {exc}") from None
     elif "staffing" in kinds:
         from gridsim.viz.staffing import resolve_metric_column
         try:
