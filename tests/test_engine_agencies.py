@@ -166,8 +166,10 @@ def test_standby_units_are_found_where_their_beat_has_taken_them():
     assert fleet.position(0, 25.0) == (0.0, 0.0)                    # the beat is a loop
     fleet.request(task(P110, 0, inp, 12.0, 0), 12.0, (0,), ())
     assert rec.travel_min[0] == 0.0                                  # it was patrolling grid 1
-    sch.run([], [], [], horizon=30.0)                                # frees at 22 in grid 1 (on its beat)
-    assert fleet.position(0, 22.5) == (1.0, 0.0)
+    sch.run([], [], [], horizon=22.0)                                # frees at 22 in grid 1
+    # its beat clock says grid 0 by now (22 min: third dwell): it drives back there, 1 km
+    assert fleet.position(0, 22.5) == pytest.approx((0.5, 0.0))
+    assert fleet.position(0, 23.5) == (0.0, 0.0)
 
 
 def test_after_a_job_a_standby_unit_drives_back_to_its_beat():
@@ -207,10 +209,10 @@ def test_support_is_asked_only_after_the_first_unit_has_assessed_and_comes_from_
     cc, fleet, sch, inp, rec = command_centre_on(city, events, posts=[(0, 0), (2, 0), (10, 0), (12, 0), (5, 0)],
                                                  reserve=1)
     cc.on_call(0, 0.0)
-    assert rec.t_arrive[0] == 0.0 and math.isnan(rec.t_support[0])   # nothing asked yet
+    assert rec.t_arrive[0] == 0.0 and 0 not in rec.t_support          # nothing asked yet
     sch.run([], [], [], horizon=100.0)
     # at 3 (arrival 0 + assessment 3): the reserve at (5, 0) and the nearest territory unit (2 km)
-    assert rec.t_support[0] == 3.0 + 5.0
+    assert rec.t_support == {0: 3.0 + 5.0}
 
 
 def test_neighbours_lend_support_only_while_they_keep_their_minimum_idle():
@@ -219,7 +221,7 @@ def test_neighbours_lend_support_only_while_they_keep_their_minimum_idle():
     cc, fleet, sch, inp, rec = command_centre_on(city, events, min_idle=2)
     cc.on_call(0, 0.0)
     sch.run([], [], [], horizon=5.0)
-    assert math.isnan(rec.t_support[0]) and fleet.queued == 1        # sub-center 1 keeps its two
+    assert rec.t_support == {} and fleet.queued == 1                 # sub-center 1 keeps its two
 
 
 def test_a_cordon_holds_every_exit_after_the_command_delay():

@@ -25,7 +25,7 @@ def test_an_exit_checkpoint_outside_the_city_is_refused(tmp_path):
     assert "out of range" in proc.stderr and "row 3" in proc.stderr        # lat 120.6 is no latitude
     exits.write_text("name,lat,lon\nlake shore,31.3,120.6\nfar,31.3,122.6\n")
     proc, out = _run(tmp_path, f"patrol.exits_file={exits}")
-    assert proc.returncode == 2 and "far" in proc.stderr and "km from the nearest grid" in proc.stderr
+    assert proc.returncode == 2 and "far" in proc.stderr and "outside the city's extent" in proc.stderr
     assert not out.exists()
 
 

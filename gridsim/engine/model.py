@@ -58,8 +58,9 @@ def busy_grid_workers(model: "CityModel") -> int:
     return sum(model.grid_workforce.busy_by_role)
 
 
-EXIT_MAX_GAP_KM = 10.0
-"""An exit checkpoint farther than this from every grid is a data error (wrong sign, swapped lat/lon)."""
+EXIT_MAX_GAP_KM = 15.0
+"""An exit checkpoint this far outside the box around the city's grids is a data error (a wrong
+sign, swapped lat/lon): real exits sit on the boundary, a few km beyond the outermost grids."""
 
 
 def exit_positions(spec: Scenario, city: City) -> np.ndarray:
@@ -72,13 +73,14 @@ def exit_positions(spec: Scenario, city: City) -> np.ndarray:
     lat = np.array([e.lat for e in spec.exits])
     lon = np.array([e.lon for e in spec.exits])
     x, y = project_like_city(spec, city, lat, lon)
+    x0, x1, y0, y1 = city.grid_x.min(), city.grid_x.max(), city.grid_y.min(), city.grid_y.max()
     for i, (ex, px, py) in enumerate(zip(spec.exits, x, y)):
-        gap = float(np.min(np.hypot(city.grid_x - px, city.grid_y - py)))
+        gap = float(np.hypot(max(x0 - px, 0.0, px - x1), max(y0 - py, 0.0, py - y1)))
         if gap > EXIT_MAX_GAP_KM:
             where = next((f.path for f in spec.data_files if f.key == "patrol.exits_file"), "patrol.exits_file")
-            raise ScenarioError(where, f"row {i + 2} ({ex.name})", f"exit at {ex.lat}, {ex.lon} is {gap:.0f} km "
-                                "from the nearest grid of the city",
-                                f"exits within {EXIT_MAX_GAP_KM:g} km of the city's grids (WGS84 lat, lon)")
+            raise ScenarioError(where, f"row {i + 2} ({ex.name})", f"exit at {ex.lat}, {ex.lon} lies {gap:.0f} km "
+                                "outside the city's extent",
+                                f"exits within {EXIT_MAX_GAP_KM:g} km of the box around the city's grids (WGS84 lat, lon)")
     return np.column_stack([x, y])
 
 

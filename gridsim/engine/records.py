@@ -14,9 +14,9 @@ import numpy as np
 
 NAN = math.nan
 
-TIME_COLUMNS = ["t_dispatch", "t_arrive", "t_done", "t_support", "t_cordon", "t_report",
-                "t_verify", "t_close", "t_coarrive"]
-SPARSE_COLUMNS = ["t_units", "preempted"]
+TIME_COLUMNS = ["t_dispatch", "t_arrive", "t_done", "t_report", "t_verify", "t_close", "t_coarrive"]
+SPARSE_TIME_COLUMNS = ["t_support", "t_cordon", "t_units"]
+SPARSE_COLUMNS = SPARSE_TIME_COLUMNS + ["preempted"]
 """Rare per-event facts kept as {event: value} (memory: a year has ~9 M events)."""
 
 
@@ -33,6 +33,8 @@ class EventRecords:
         self.responder_borrowed = array("b", [0]) * n
         self.travel_min = array("f", [NAN]) * n       # first responder's travel time (float32: memory)
         self.t_units: dict[int, float] = {}           # 110 sending several units: the last one on scene
+        self.t_support: dict[int, float] = {}         # 110 needing regional support: the last support unit on scene
+        self.t_cordon: dict[int, float] = {}          # 110 needing a cordon: the last checkpoint held
         self.preempted: dict[int, int] = {}           # routine 110 incidents: times their unit was taken
 
     def time_array(self, col: str) -> np.ndarray:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from gridsim.city import City
 from gridsim.domain import BUILT, HANDLED_LEVELS, PRIORITIES, ROLES, SOURCES, URGENT, ROUTINE
-from gridsim.engine.records import TIME_COLUMNS, EventRecords
+from gridsim.engine.records import SPARSE_TIME_COLUMNS, TIME_COLUMNS, EventRecords
 from gridsim.scenario import Scenario
 
 NAN = math.nan
@@ -92,10 +92,12 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFra
     travel = np.frombuffer(rec.travel_min, dtype=np.float32).astype(np.float64)
     travel[np.isnan(cols["t_arrive"])] = NAN
     cols["travel_min"] = travel
-    cols["t_units"] = _sparse(rec.t_units, n, np.float64, NAN)
-    if rec.t_units:
+    for col in SPARSE_TIME_COLUMNS:
+        cols[col] = _sparse(getattr(rec, col), n, np.float64, NAN)
+    if rec.t_units:              # the last of several units: the first one counts too
         cols["t_units"] = np.fmax(cols["t_units"], np.where(np.isnan(cols["t_units"]), NAN, cols["t_arrive"]))
-        cols["t_units"][cols["t_units"] > horizon_min] = NAN
+    for col in SPARSE_TIME_COLUMNS:
+        cols[col][cols[col] > horizon_min] = NAN
     cols["preempted"] = _sparse(rec.preempted, n, np.int8, 0)
     cols["open"] = np.isnan(cols["t_close"])
     return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)

@@ -7,7 +7,8 @@ of each territory's units on duty, less the share lost to breaks and self-initia
 Idle units are on *mobile standby*: each patrols a beat (a tour through grids of its territory
 drawn by population), spending a dwell time in each grid; its position at any moment follows
 from the beat and the clock, computed only when a dispatcher asks. After a job a unit drives
-back to the nearest grid of its beat, and can be sent from wherever it is on the way.
+back to the grid its beat plan has it patrol by then, and can be sent from wherever it is on
+the way.
 `return_to_post` and `stay` remain as policies.
 
 A task goes to the nearest idle on-duty unit (straight-line distance, the same order as
@@ -179,6 +180,10 @@ class PoliceFleet(ResponderAgency):
         self.beat_x, self.beat_y = plan.beat_x, plan.beat_y
         self.beat_len = [len(b) for b in plan.beat_x]
         self.inv_dwell = 1.0 / plan.beat_dwell_min
+        self.dwell = plan.beat_dwell_min
+        self.cache_x, self.cache_y = [0.0] * n, [0.0] * n       # standby position, valid until cache_until
+        self.cache_until = [-INF] * n
+        self.found_at = (0.0, 0.0)
         self.w_back = plan.beat_start.tolist()          # beat grid the unit is (back) at
         self.t_back = [0.0] * n                          # when it is back on its beat
         self.t_left = [0.0] * n                          # when it left its last job
@@ -233,20 +238,14 @@ class PoliceFleet(ResponderAgency):
         """Where unit u is at time t if idle (its beat under standby, else its last place)."""
         if self.policy != STANDBY:
             return self.x[u], self.y[u]
-        tb = self.t_back[u]
-        if t >= tb:
-            k = (self.w_back[u] + int((t - tb) * self.inv_dwell)) % self.beat_len[u]
-            return self.beat_x[u][k], self.beat_y[u][k]
-        f = (t - self.t_left[u]) / (tb - self.t_left[u])
-        w = self.w_back[u]
-        fx, fy = self.from_x[u], self.from_y[u]
-        return fx + f * (self.beat_x[u][w] - fx), fy + f * (self.beat_y[u][w] - fy)
+        return self._standby_position(u, t, cache=False)
 
     def nearest_idle_unit(self, pools, x: float, y: float, t: float, radius2: float = INF,
                           keep: int = 0) -> int:
         """The idle unit closest to (x, y) at time t among the pools; -1 if none within the
-        radius (squared straight-line km). A pool lends only while it keeps `keep` idle units."""
-        best, bestd = -1, radius2
+        radius (squared straight-line km). A pool lends only while it keeps `keep` idle units.
+        The chosen unit's position is left in `self.found_at` for the dispatch that follows."""
+        best, bestd, bx_, by_ = -1, radius2, 0.0, 0.0
         idle = self.idle
         if self.policy != STANDBY:
             px, py = self.x, self.y
@@ -256,27 +255,45 @@ class PoliceFleet(ResponderAgency):
                 for u in idle[s]:
                     dx, dy = px[u] - x, py[u] - y
                     dd = dx * dx + dy * dy
-                    if dd <= bestd:
-                        if dd < bestd or best < 0:
-                            best, bestd = u, dd
+                    if dd < bestd:
+                        best, bestd = u, dd
+            if best >= 0:
+                self.found_at = (px[best], py[best])
             return best
-        tback, wback, blen, bx, by, inv = self.t_back, self.w_back, self.beat_len, self.beat_x, self.beat_y, self.inv_dwell
+        # standby: a unit's beat position holds for a dwell slot; it is cached until the slot ends
+        cx, cy, cexp = self.cache_x, self.cache_y, self.cache_until
         for s in pools:
             if len(idle[s]) <= keep:
                 continue
             for u in idle[s]:
-                tb = tback[u]
-                if t >= tb:
-                    k = (wback[u] + int((t - tb) * inv)) % blen[u]
-                    dx, dy = bx[u][k] - x, by[u][k] - y
+                if t < cexp[u]:
+                    ux, uy = cx[u], cy[u]
                 else:
-                    ux, uy = self.position(u, t)
-                    dx, dy = ux - x, uy - y
+                    ux, uy = self._standby_position(u, t)
+                dx, dy = ux - x, uy - y
                 dd = dx * dx + dy * dy
-                if dd <= bestd:
-                    if dd < bestd or best < 0:
-                        best, bestd = u, dd
+                if dd < bestd:
+                    best, bestd, bx_, by_ = u, dd, ux, uy
+        if best >= 0:
+            self.found_at = (bx_, by_)
         return best
+
+    def _standby_position(self, u: int, t: float, cache: bool = True) -> tuple[float, float]:
+        """Where standby unit u is at t; caches it until its current dwell slot ends (the loop's
+        clock only moves forward; a query about another time does not cache)."""
+        tb = self.t_back[u]
+        if t >= tb:
+            slot = int((t - tb) * self.inv_dwell)
+            k = (self.w_back[u] + slot) % self.beat_len[u]
+            ux, uy = self.beat_x[u][k], self.beat_y[u][k]
+            if cache:
+                self.cache_x[u], self.cache_y[u] = ux, uy
+                self.cache_until[u] = tb + (slot + 1) * self.dwell
+            return ux, uy
+        f = (t - self.t_left[u]) / (tb - self.t_left[u])          # driving back: not cached
+        w = self.w_back[u]
+        fx, fy = self.from_x[u], self.from_y[u]
+        return fx + f * (self.beat_x[u][w] - fx), fy + f * (self.beat_y[u][w] - fy)
 
     # ------------------------------------------------------------------ requests
     def request(self, task: Task, t: float, first, then, radius: bool = False, keep_then: int = 0) -> None:
@@ -293,7 +310,7 @@ class PoliceFleet(ResponderAgency):
             if u < 0 and then:
                 u = self.nearest_idle_unit(then, task.x, task.y, t, r2, keep_then)
             if u >= 0:
-                self._start(u, task, t)
+                self._start(u, task, t, from_xy=self.found_at)
                 return
             if self.preempt and task.kind == P110 and task.priority == URGENT and self.routine_jobs:
                 if self._preempt_for(task, t, first + tuple(then)):
@@ -448,20 +465,17 @@ class PoliceFleet(ResponderAgency):
         self.idle[s].append(u)
 
     def _rejoin_beat(self, u: int, t: float) -> None:
-        """From where it finished, the unit heads for the nearest grid of its beat."""
+        """From where it finished, the unit heads for the grid its beat plan has it patrol now
+        (the patrol clock runs on while it is away), at the urban speed of the hour."""
+        K = self.beat_len[u]
+        k = (self.w_back[u] + int((t - self.t_back[u]) * self.inv_dwell)) % K if K > 1 else 0
         x, y = self.x[u], self.y[u]
-        bx, by = self.beat_x[u], self.beat_y[u]
-        k, best = 0, INF
-        for j in range(len(bx)):
-            dd = (bx[j] - x) * (bx[j] - x) + (by[j] - y) * (by[j] - y)
-            if dd < best:
-                k, best = j, dd
-        d = math.sqrt(best)
-        mpk = self.mpk_urban[int(t // 60) % 24]       # back through town: the urban speed of the hour
+        d = math.hypot(self.beat_x[u][k] - x, self.beat_y[u][k] - y)
         self.from_x[u], self.from_y[u] = x, y
         self.t_left[u] = t
-        self.t_back[u] = t + d * mpk
+        self.t_back[u] = t + d * self.mpk_urban[int(t // 60) % 24]
         self.w_back[u] = k
+        self.cache_until[u] = -INF
 
     def shift_on(self, r: int, t: float, _b=None) -> None:
         """Units come on duty: idle units take the tasks queued in their territory."""
@@ -472,7 +486,7 @@ class PoliceFleet(ResponderAgency):
     def _serve_queue(self, s: int, t: float) -> None:
         while self.idle[s] and (self.queues[s][0] or self.queues[s][1]):
             task = self._next_task(s, t)
-            self._start(self.nearest_idle_unit((s,), task.x, task.y, t), task, t)
+            self._start(self.nearest_idle_unit((s,), task.x, task.y, t), task, t, from_xy=self.found_at)
 
     def roster_change(self, h: int, t: float, _b=None) -> None:
         """The hour's roster: units beyond the pool's on-duty count go off (a busy one finishes
@@ -489,6 +503,7 @@ class PoliceFleet(ResponderAgency):
             if on:
                 if self.policy == STANDBY:
                     self.t_back[u] = self.t_left[u] = t
+                    self.cache_until[u] = -INF
                 self.idle[s].append(u)
             else:
                 self.idle[s].remove(u)
