@@ -162,8 +162,7 @@ class CityModel(mesa.Model):
         self.police_fleet.schedule_shifts(sch, {POLICE: self.shifts[POLICE]})
         self.police_fleet.schedule_roster(sch)
         self.grid_workforce.schedule_shifts(sch, {ROLE_CODE[r]: self.shifts[ROLE_CODE[r]] for r in GRID_ROLES})
-        for h in range(0, int(H // 60) + 1):
-            sch.push(h * 60.0, self.kind_sample)
+        sch.push_series("model.samples", [(h * 60.0, self.kind_sample, None) for h in range(0, int(H // 60) + 1)])
         sch.push(self.warmup_min, self.kind_warmup_end)
         t_ready = self.static.t_ready
         order = np.argsort(t_ready, kind="stable")

@@ -61,6 +61,29 @@ class Scheduler:
     def push(self, time: float, kind: int, a: Any = None, b: Any = None) -> None:
         heapq.heappush(self.heap, (time, next(self.seq), kind, a, b))
 
+    def push_series(self, name: str, events: Sequence[tuple[float, int, Any]]) -> None:
+        """Events known in advance (hourly samples, shift changes, roster changes): sorted
+        (time, kind, a) items pushed one at a time, each when the one before it fires, so a
+        year's worth never sits in the heap (every push and pop would pay for it)."""
+        items = sorted(events, key=lambda ev: ev[0])
+        if not items:
+            return
+        state = {"next": 0}
+        handlers = self.handlers
+
+        def fire(a: Any, t: float, kind: int) -> None:
+            handlers[kind](a, t, None)
+            i = state["next"]
+            if i < len(items):
+                state["next"] = i + 1
+                ti, ki, ai = items[i]
+                heapq.heappush(self.heap, (ti, next(self.seq), series_kind, ai, ki))
+
+        series_kind = self.register(f"series:{name}", fire)
+        t0, k0, a0 = items[0]
+        state["next"] = 1
+        self.push(t0, series_kind, a0, k0)
+
     def peek_time(self) -> float:
         """Time of the earliest timed event, or +inf when there is none."""
         return self.heap[0][0] if self.heap else math.inf

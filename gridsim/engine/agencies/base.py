@@ -43,12 +43,14 @@ class ResponderAgency(mesa.Agent):
         return len(self.role)
 
     def schedule_shifts(self, scheduler: Scheduler, shifts: dict[int, list[tuple[float, float]]]) -> None:
-        """Push the on/off events of each role's on-duty intervals (role order, then time)."""
+        """The on/off events of each role's on-duty intervals, as one series per agency."""
+        events = []
         for r, intervals in shifts.items():
             for a, b in intervals:
-                scheduler.push(a, self.kind_shift_on, r)
+                events.append((a, self.kind_shift_on, r))
                 if b < self.horizon:
-                    scheduler.push(b, self.kind_shift_off, r)
+                    events.append((b, self.kind_shift_off, r))
+        scheduler.push_series(f"{self.name}.shifts", events)
 
     def shift_off(self, r: int, t: float, _b=None) -> None:
         """A role goes off duty: nobody of it takes new work (a busy member finishes the job)."""

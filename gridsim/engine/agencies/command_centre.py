@@ -77,9 +77,11 @@ class CommandCentre110(mesa.Agent):
         cat = inp.cat[e]
         fleet.request(new_task(Task, (P110, e, x, y, inp.service[e], inp.cat_prio[cat], t, s)), t,
                       self.first_pools[s], self.then_pools[s], True)
-        for _ in range(inp.cat_units[cat] - 1):
-            fleet.request(new_task(Task, (BACKUP, e, x, y, inp.service[e], URGENT, t, s)), t,
-                          self.own_and_neighbours[s], ())
+        units = inp.cat_units[cat]
+        if units > 1:
+            for _ in range(units - 1):
+                fleet.request(new_task(Task, (BACKUP, e, x, y, inp.service[e], URGENT, t, s)), t,
+                              self.own_and_neighbours[s], ())
         if inp.cat_coresp[cat]:
             self.workforce.coresponse(new_task(Task, (CORESP, e, x, y, inp.service[e], URGENT, t, g)), t)
 

@@ -228,10 +228,9 @@ class PoliceFleet(ResponderAgency):
         if (counts[:, 0] != counts[:, 23]).any():
             changes.append(24)
         hours = int(self.horizon // 60)
-        for day_start in range(0, hours + 1, 24):
-            for h in changes:
-                if 0 < day_start + h <= hours:
-                    scheduler.push((day_start + h) * 60.0, self.kind_roster, h % 24)
+        scheduler.push_series(f"{self.name}.roster", [((day + h) * 60.0, self.kind_roster, h % 24)
+                                                      for day in range(0, hours + 1, 24) for h in changes
+                                                      if 0 < day + h <= hours])
 
     # ------------------------------------------------------------------ where units are
     def position(self, u: int, t: float) -> tuple[float, float]:
@@ -449,7 +448,8 @@ class PoliceFleet(ResponderAgency):
             self.area_first_units += self.first_units * (t - self.t_first_units)
             self.t_first_units = t
             self.first_units -= 1
-            self.routine_jobs.pop(u, None)
+            if self.routine_jobs:
+                self.routine_jobs.pop(u, None)
         self.busy[u] = False                     # ResponderAgency._released, inlined on the hot path
         self.busy_by_role[POLICE] -= 1
         s = self.home[u]
