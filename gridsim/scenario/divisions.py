@@ -57,30 +57,41 @@ def locate_divisions(name: str, folder: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def load_divisions(name: str, folder: Path, label: str) -> tuple[tuple[Division, ...], DataFile]:
-    """Read the division table (CSV with '#' comment lines) that `label` names as `name`."""
+def read_data_file(name: str, folder: Path, label: str, key: str, what: str) -> tuple[str, DataFile, str]:
+    """Locate and read a data file that `label` names as `name` under `key`: its text, the
+    `DataFile` record (for the fingerprint) and the path to name in messages."""
     path = locate_divisions(name, folder)
-    key = "city.divisions_file"
     if path is None:
-        raise ScenarioError(label, key, "division table not found",
+        raise ScenarioError(label, key, f"{what} not found",
                             "a CSV path, relative to the scenario file or a built-in table", name, True)
-    text = read_text(path, str(path), "a CSV division table")
-    source = DataFile(key, str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return parse_divisions(text, str(path)), source
+    text = read_text(path, str(path), f"a CSV {what}")
+    return text, DataFile(key, str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest()), str(path)
 
 
-def parse_divisions(text: str, label: str) -> tuple[Division, ...]:
-    """The rows of a division table's text; `label` names the file in messages."""
+def csv_rows(text: str, label: str, columns: tuple[str, ...], allowed: str) -> list[dict]:
+    """The rows of a CSV text with '#' comment lines, after checking it has `columns`."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     try:
         reader = csv.DictReader(io.StringIO("\n".join(lines)))
         fieldnames = reader.fieldnames or []
         rows = list(reader)
     except csv.Error as exc:
-        raise ScenarioError(label, "", f"not a readable CSV table ({exc})", "a CSV division table") from None
-    missing = [c for c in DIVISION_COLUMNS if c not in fieldnames]
+        raise ScenarioError(label, "", f"not a readable CSV table ({exc})", allowed) from None
+    missing = [c for c in columns if c not in fieldnames]
     if missing:
-        raise ScenarioError(label, "", f"missing column '{missing[0]}'", "columns " + ", ".join(DIVISION_COLUMNS))
+        raise ScenarioError(label, "", f"missing column '{missing[0]}'", "columns " + ", ".join(columns))
+    return rows
+
+
+def load_divisions(name: str, folder: Path, label: str) -> tuple[tuple[Division, ...], DataFile]:
+    """Read the division table (CSV with '#' comment lines) that `label` names as `name`."""
+    text, source, where = read_data_file(name, folder, label, "city.divisions_file", "division table")
+    return parse_divisions(text, where), source
+
+
+def parse_divisions(text: str, label: str) -> tuple[Division, ...]:
+    """The rows of a division table's text; `label` names the file in messages."""
+    rows = csv_rows(text, label, DIVISION_COLUMNS, "a CSV division table")
     out = []
     for i, row in enumerate(rows, start=2):
         try:

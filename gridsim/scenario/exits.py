@@ -7,17 +7,12 @@ city projects the points to its km plane; each exit must fall within the city's 
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from gridsim.scenario.divisions import DataFile
-from gridsim.scenario.divisions import locate_divisions as locate_data_file
+from gridsim.scenario.divisions import DataFile, csv_rows, read_data_file
 from gridsim.scenario.errors import ScenarioError
-from gridsim.scenario.schema import read_text
 
 EXIT_COLUMNS = ("name", "lat", "lon")
 KEY = "patrol.exits_file"
@@ -34,26 +29,12 @@ class Exit:
 
 def load_exits(name: str, folder: Path, label: str) -> tuple[tuple[Exit, ...], DataFile]:
     """Read the exits table that `label` names as `name`."""
-    path = locate_data_file(name, folder)
-    if path is None:
-        raise ScenarioError(label, KEY, "exits table not found",
-                            "a CSV path, relative to the scenario file or a built-in table", name, True)
-    text = read_text(path, str(path), "a CSV table of exits (name, lat, lon)")
-    source = DataFile(KEY, str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return parse_exits(text, str(path)), source
+    text, source, where = read_data_file(name, folder, label, KEY, "exits table")
+    return parse_exits(text, where), source
 
 
 def parse_exits(text: str, label: str) -> tuple[Exit, ...]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    try:
-        reader = csv.DictReader(io.StringIO("\n".join(lines)))
-        fieldnames = reader.fieldnames or []
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ScenarioError(label, "", f"not a readable CSV table ({exc})", "columns " + ", ".join(EXIT_COLUMNS)) from None
-    missing = [c for c in EXIT_COLUMNS if c not in fieldnames]
-    if missing:
-        raise ScenarioError(label, "", f"missing column '{missing[0]}'", "columns " + ", ".join(EXIT_COLUMNS))
+    rows = csv_rows(text, label, EXIT_COLUMNS, "columns " + ", ".join(EXIT_COLUMNS))
     out = []
     for i, row in enumerate(rows, start=2):
         try:
