@@ -27,6 +27,7 @@ from gridsim.city import build_city
 from gridsim.domain import BUILT, NOT_STARTED, STAGES, STATUS_NAMES, UNDER_CONSTRUCTION, stage_label
 from gridsim.results.loaders import PERCENTILE_FIELDS, ExperimentData, RunData
 from gridsim.scenario import load_scenario
+from gridsim.viz.outlines import draw_outlines
 from gridsim.viz.labels import context, required_of, target_min
 from gridsim.viz.style import STYLE, NotApplicable, new_figure, nice_ceil, suptitle
 
@@ -183,6 +184,14 @@ def raster(city: Any, res_km: float) -> tuple[np.ndarray, np.ndarray, tuple[floa
     d, idx = cKDTree(np.c_[x, y]).query(np.c_[gx.ravel(), gy.ravel()])
     radius = np.maximum(2.6 * np.sqrt(city.grid_area / np.pi), 1.2)     # km: keeps the city's outline
     inside = d <= radius[idx]
+    outlines = getattr(city, "outlines", None)
+    if outlines is not None:          # real boundaries: colour only the divisions' land
+        pts = np.c_[gx.ravel(), gy.ravel()]
+        on_land = np.zeros(len(pts), dtype=bool)
+        for k in range(len(outlines.land)):
+            cand = inside & ~on_land
+            on_land[cand] = outlines.contains(k, pts[cand])
+        inside &= on_land
     idx = np.where(inside, idx, -1).reshape(ny_, nx_)
     return idx, d.reshape(ny_, nx_), (x0, x0 + nx_ * res_km, y0, y0 + ny_ * res_km)
 
@@ -206,7 +215,8 @@ def grid_image(city: Any, gv: GridValues, scale: ColorScale) -> tuple[np.ndarray
     rgba = scale.cmap(scale.norm(np.where(np.isinf(gv.vals), np.inf, gv.vals)[gi]))
     rgba[inside & ~gv.has[gi]] = NO_EVENTS_RGBA
     rgba[~inside] = (1.0, 1.0, 1.0, 0.0)
-    rgba[_division_edges(city, gi, inside)] = BOUNDARY_RGBA
+    if getattr(city, "outlines", None) is None:     # with real outlines those are drawn as lines instead
+        rgba[_division_edges(city, gi, inside)] = BOUNDARY_RGBA
     return rgba, extent
 
 
@@ -309,6 +319,7 @@ def map_run(run: RunData, metric: str = "on_scene_p90", city: Any = None, pool: 
         fig = new_figure(w, (w - 1.9) * span_y / span_x + 1.9)
         ax = fig.add_subplot()
         ax.imshow(rgba, origin="lower", extent=extent, interpolation="nearest", zorder=1)
+        draw_outlines(ax, city, fill=False, labels=False, subcenters=False)   # the real boundaries and the lake
         ax.set_aspect("equal")
         ax.grid(False)
         _colorbar(fig, ax, scale, gv.label)
@@ -374,6 +385,7 @@ def map_experiment(exp: ExperimentData, metric: str = "on_scene_share", city: An
             gv = GridValues(grid_vals, np.isfinite(grid_vals), d, np.isfinite(d).astype(int), col, "division", 0.0)
             rgba, extent = grid_image(city, gv, ColorScale(norm, cmap))
             ax.imshow(rgba, origin="lower", extent=extent, interpolation="nearest")
+            draw_outlines(ax, city, fill=False, labels=False, subcenters=False)
             ax.set_aspect("equal")
             ax.grid(False)
             _division_names(ax, city)
