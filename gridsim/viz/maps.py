@@ -13,6 +13,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.path import Path as MplPath
 import pandas as pd
 from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
@@ -188,9 +189,12 @@ def raster(city: Any, res_km: float) -> tuple[np.ndarray, np.ndarray, tuple[floa
     if outlines is not None:          # real boundaries: colour only the divisions' land
         pts = np.c_[gx.ravel(), gy.ravel()]
         on_land = np.zeros(len(pts), dtype=bool)
-        for k in range(len(outlines.land)):
-            cand = inside & ~on_land
-            on_land[cand] = outlines.contains(k, pts[cand])
+        for rings in outlines.land:   # even-odd over outer rings and holes, by matplotlib's C point test
+            cand = np.flatnonzero(inside & ~on_land)
+            hit = np.zeros(len(cand), dtype=bool)
+            for ring in rings:
+                hit ^= MplPath(ring).contains_points(pts[cand])
+            on_land[cand] = hit
         inside &= on_land
     idx = np.where(inside, idx, -1).reshape(ny_, nx_)
     return idx, d.reshape(ny_, nx_), (x0, x0 + nx_ * res_km, y0, y0 + ny_ * res_km)
