@@ -60,19 +60,8 @@ def _temporary_beside(path: Path) -> tuple[int, Path]:
 
 def atomic_write(path: str | Path, data: str | bytes) -> Path:
     """Write text (UTF-8) or bytes to `path` atomically and durably."""
-    path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = _temporary_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_with(path, lambda tmp: tmp.write_bytes(payload))
 
 
 def atomic_write_with(path: str | Path, writer: Callable[[Path], Any]) -> Path:

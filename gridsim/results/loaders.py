@@ -20,7 +20,7 @@ import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from gridsim.domain import ECDF_GRID_MIN, PERCENTILES, SOURCES, STAGES
 from gridsim.results.io import read_json
 from gridsim.scenario import Scenario, ScenarioError, load_scenario
 from gridsim.scenario.divisions import DataFile, locate_divisions
+from gridsim.scenario.schema import leaf_items
 
 # --- runs.parquet columns -----------------------------------------------------------------
 BASE_COLUMNS = ("experiment", "variant", "replication", "seed", "status", "error", "wall_s")
@@ -99,17 +100,8 @@ def load_resolved_scenario(path: str | Path) -> Scenario:
             raise
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     raw.pop("extends", None)
-    scen = load_scenario(None).copy_with(dict(flat_items(raw)), origin=str(path))
+    scen = load_scenario(None).copy_with(dict(leaf_items(raw)), origin=str(path))
     return dataclasses.replace(scen, path=str(path))
-
-
-def flat_items(d: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted key, value) of every leaf of a nested dict (a TOML document), in file order."""
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from flat_items(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
 
 
 def find_key(d: Any, key: str) -> Any:

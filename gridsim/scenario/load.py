@@ -23,7 +23,7 @@ from gridsim.scenario.divisions import DataFile, Division, load_divisions
 from gridsim.scenario.exits import Exit, load_exits
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.layout import Layout, load_layout
-from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, builtin_path, read_toml, schema,
+from gridsim.scenario.schema import (BUILTIN_NAME, builtin_path, read_toml, schema,
                                      template_for, type_name, unknown_key)
 from gridsim.scenario.types import Category, Sections, section_values
 from gridsim.scenario.validate import check_consistency, check_ranges, check_schema

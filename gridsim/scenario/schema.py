@@ -12,7 +12,7 @@ import functools
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from gridsim.scenario.errors import ScenarioError
 
@@ -73,6 +73,15 @@ def template_for(tree: dict, path: list[str]) -> Any:
         else:
             return None
     return node
+
+
+def leaf_items(tree: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of a nested dict (a TOML document), in file order."""
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            yield from leaf_items(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 def all_keys(tree: dict, prefix: str = "") -> list[str]:

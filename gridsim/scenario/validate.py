@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 from gridsim.domain import GRID_ROLES, PRIORITIES, SOURCES, STAGES
 from gridsim.scenario.divisions import Division
 from gridsim.scenario.errors import ScenarioError
-from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, all_keys, template_for, type_name,
+from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, all_keys, leaf_items, template_for, type_name,
                                      unknown_key)
 from gridsim.scenario.types import Sections
 
@@ -184,18 +184,10 @@ def _match(pattern: str, key: str) -> bool:
     return len(p) == len(k) and all(a == "*" or a == b for a, b in zip(p, k))
 
 
-def _leaves(data: dict, prefix: str = ""):
-    for k, v in data.items():
-        if isinstance(v, dict):
-            yield from _leaves(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
 def check_ranges(data: dict, origin: dict) -> None:
     """Every single value within its range rule."""
     rules = _range_rules()
-    for key, value in _leaves(data):
+    for key, value in leaf_items(data):
         for pattern, ok, allowed in rules:
             if _match(pattern, key) and not ok(value):
                 raise ScenarioError(origin.get(key, "<scenario>"), key, "out of range", allowed, value, True)

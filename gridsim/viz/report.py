@@ -22,8 +22,9 @@ from gridsim.analysis.metrics import MIN_JUDGED, RURAL_TARGET_KEY, STATUSES, TOO
 from gridsim.city import build_city
 from gridsim.domain import ROLE_LABEL, STAGES, TARGET_STAGES, stage_label
 from gridsim.results.io import atomic_write, decode_number
-from gridsim.results.loaders import ExperimentData, RunData, flat_items, load_results
+from gridsim.results.loaders import ExperimentData, RunData, load_results
 from gridsim.scenario import BUILTIN_NAME, Scenario, builtin_path, load_scenario
+from gridsim.scenario.schema import leaf_items
 from gridsim.viz.compare import COMPARE_FIGURES, comparison_targets, results_of
 from gridsim.viz.figures import kinds_for, make_figure, needs_city
 from gridsim.viz.labels import (CAPTIONS, FIGURE_TITLES, category_label, context, fmt_pct, required_of,
@@ -99,7 +100,7 @@ def parameter_rows(scenario: Scenario, original: Path | None, override_label: st
     builtin = builtin_path()
     b_inline, b_block, _, b_headers = parse_notes(read_text(builtin))
     rows = []
-    for key, value in flat_items(scenario.data):
+    for key, value in leaf_items(scenario.data):
         if key in ("extends",):
             continue
         set_in, file = "resolved scenario", None
@@ -548,7 +549,7 @@ def experiment_report_html(exp: ExperimentData, metric: str | None = None, kinds
         parts.append('<h2 id="summary">summary.csv</h2><p class="muted">No summary.csv in this directory.</p>')
     parts.append('<h2 id="figures">Figures</h2>' + figs)
     cfg_text = read_text(exp.config_path) if exp.config_path else ""
-    parts.append(f'<h2 id="experiment-file">Experiment file</h2>'
+    parts.append('<h2 id="experiment-file">Experiment file</h2>'
                  + (f'<pre>{_e(cfg_text)}</pre>' if cfg_text else '<p class="muted">not found</p>'))
     if exp.scenario is not None:
         base_ref = exp.config.get("base") if isinstance(exp.config.get("base"), str) else None
