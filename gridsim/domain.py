@@ -49,9 +49,10 @@ HANDLED_LEVELS = ("police", "workstation", "subcenter", "division")
 class Stage:
     """One judged step: elapsed = end - reference, judged against a limit.
 
-    The limit is either the scenario's `[targets].<target_key>` (one number) or a per-row
-    column of the events table (`limit_column`, work-order deadlines that vary by priority
-    and place). `title` and `short` are the labels every table, figure and report uses.
+    The limit is either the scenario's `[targets].<target_key>` (one number) or, for work
+    orders, a per-row ABSOLUTE due time (`due_column` of the events table: minutes from the run's
+    start when the limit runs out, already converted from its own clock, calendar or working
+    time). `title` and `short` are the labels every table, figure and report uses.
     """
 
     name: str
@@ -60,7 +61,7 @@ class Stage:
     title: str
     short: str
     target_key: str | None = None
-    limit_column: str | None = None
+    due_column: str | None = None
     rural_target_key: str | None = None     # [targets] key of a longer limit in rural grids, if any
 
     @property
@@ -79,10 +80,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("cordon", "t_call", "t_cordon", "City-wide cordon: call to last checkpoint reached", "cordon",
           target_key="cordon_min"),
     Stage("register_dispatch", "t_call", "t_dispatch", "Work order registered and dispatched", "WO dispatched",
-          limit_column="deadline_register_dispatch_min"),
+          due_column="due_register_dispatch"),
     Stage("verify", "t_report", "t_verify", "Work order verified on site", "WO verified",
-          limit_column="deadline_verify_min"),
-    Stage("close", "t_call", "t_close", "Work order closed", "WO closed", limit_column="deadline_close_min"),
+          due_column="due_verify"),
+    Stage("close", "t_call", "t_close", "Work order closed", "WO closed", due_column="due_close"),
 )}
 TARGET_STAGES = tuple(name for name, s in STAGES.items() if s.is_target)
 WORK_ORDER_STAGES = tuple(name for name, s in STAGES.items() if not s.is_target)

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 from gridsim.scenario.errors import ScenarioError
 
 BUILTIN_NAME = "suzhou_2018"
-OPEN_TABLES = ("categories", "service")
-"""Tables whose children are user-named (a new category may be added with all its fields)."""
+OPEN_TABLES = ("categories", "service", "departments")
+"""Tables whose children are user-named (a new category or department may be added with all its fields)."""
 
 
 def builtin_path(name: str = BUILTIN_NAME) -> Path:

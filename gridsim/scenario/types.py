@@ -67,6 +67,17 @@ class Run:
     warmup_hours: float
     seed: int
     start_weekday: int
+    work_order_warmup_hours: float
+
+
+@_frozen
+class Calendar:
+    """[calendar]: the date of day 0, the holiday calendar (country code of the `holidays`
+    package) and office hours; the work clock (gridsim.engine.workclock) is built from it."""
+
+    start_date: str
+    holidays: str
+    workday_hours: tuple[float, ...]
 
 
 @_frozen
@@ -141,6 +152,8 @@ class Deadlines:
     register_dispatch_routine_min: float
     verify_urban_min: float
     verify_rural_min: float
+    register_dispatch_clock: str
+    verify_clock: str
 
 
 @_frozen
@@ -170,8 +183,6 @@ class Profile:
 class Demand:
     police_per_day: float
     hotline_per_day: float
-    hotline_first_contact_share: float
-    patrol_reports_per_hour: FrozenMap[str, float]
     profile: FrozenMap[str, Profile]
 
 
@@ -219,16 +230,60 @@ class Patrol:
 
 
 @_frozen
-class Lifecycle:
-    """Work-order step durations (12345 orders and patrol reports)."""
+class Hotline:
+    """[hotline]: the 12345 call centre's seat roster, talk time and transfers with 110."""
 
-    register: Distribution
+    seats_hourly: tuple[int, ...]
+    to_110_share: float
+    from_110_share: float
+    talk: Distribution
+
+
+@_frozen
+class Routing:
+    """[routing]: dispatchers per office (division centre, built sub-center, built workstation)."""
+
+    division_dispatchers: int
+    subcenter_dispatchers: int
+    workstation_dispatchers: int
+    handling: Distribution
+
+
+@_frozen
+class Department:
+    """One responsible department of [departments] (its name is the mapping key); one office per division."""
+
+    categories: tuple[str, ...]
+    staff_per_division: int
+    duty_staff_per_division: int
+    handling: Distribution
+    lead: Distribution
+
+
+@_frozen
+class GridPatrol:
+    """[grid_patrol]: grid workers' patrol loops and how they find latent hazards."""
+
+    route_points: int
+    walk_kmh: float
+    detection_radius_m: float
+    detection_prob: float
+    patrol_share: FrozenMap[str, float]
+
+
+@_frozen
+class Linkage:
+    """[linkage]: what a co-responding grid worker changes for the police."""
+
+    assessment_factor: float
+    mediation_police_factor: float
+
+
+@_frozen
+class Lifecycle:
+    """Work-order step durations outside the queues (patrol-found filing, report-back, verification, closing)."""
+
     register_patrol: Distribution
-    hop_subcenter: Distribution
-    hop_workstation: Distribution
-    hop_grid: Distribution
-    unbuilt_subcenter_extra: Distribution
-    unbuilt_workstation_extra: Distribution
     report_back: Distribution
     verify_onsite: Distribution
     close: Distribution
@@ -258,8 +313,13 @@ class Category:
     support_units: int
     cordon_prob: float
     grid_coresponse: bool
+    grid_mediation: bool
     police_units: int
-    close_deadline_h: float
+    first_contact_share: float
+    minor_share: float
+    close_deadline_days: float
+    close_clock: str
+    hazard_per_100k_day: float
 
 
 @_frozen
@@ -269,6 +329,7 @@ class Sections:
     name: str
     description: str
     run: Run
+    calendar: Calendar
     city: CityPlan
     staff: Staff
     allocation: Allocation
@@ -280,6 +341,11 @@ class Sections:
     surge: Surge
     dispatch: Dispatch
     patrol: Patrol
+    hotline: Hotline
+    routing: Routing
+    departments: FrozenMap[str, Department]
+    grid_patrol: GridPatrol
+    linkage: Linkage
     lifecycle: Lifecycle
     police: PoliceSteps
     categories: FrozenMap[str, Category]

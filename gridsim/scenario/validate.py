@@ -8,6 +8,7 @@ division table on the typed sections, once every single value is known to be sou
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 from typing import Any, Callable, Sequence
@@ -94,6 +95,18 @@ def check_types(data: dict, schema: dict, origin: dict, prefix: str = "") -> Non
 Rule = Callable[[Any], bool]
 
 
+CLOCKS = ("calendar", "working")
+clocks_allowed = "'calendar' (round the clock) or 'working' (calendar.workday_hours on working days)"
+
+
+def _is_iso_date(v: str) -> bool:
+    try:
+        datetime.date.fromisoformat(v)
+    except ValueError:
+        return False
+    return len(v) == 10
+
+
 def _range_rules() -> list[tuple[str, Rule, str]]:
     """(key pattern, predicate, allowed) for single values; '*' matches one open-table child."""
     nonneg = (lambda v: v >= 0, ">= 0")
@@ -121,7 +134,28 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("staff.grid_leaders", *nonneg), ("staff.fulltime_workers", *nonneg),
         ("staff.parttime_workers", *nonneg), ("staff.police_units", *nonneg),
         ("staff.police_units_min_per_subcenter", *nonneg),
-        ("targets.*", *pos), ("deadlines.*", *pos),
+        ("targets.*", *pos),
+        *((f"deadlines.{k}", *pos) for k in ("register_dispatch_urgent_min", "register_dispatch_routine_min",
+                                             "verify_urban_min", "verify_rural_min")),
+        *((f"deadlines.{k}", lambda v: v in CLOCKS, clocks_allowed) for k in ("register_dispatch_clock", "verify_clock")),
+        ("run.work_order_warmup_hours", *nonneg),
+        ("calendar.start_date", _is_iso_date, "a date written YYYY-MM-DD (e.g. \"2018-03-05\")"),
+        ("calendar.holidays", lambda v: len(v) >= 2, "a country code of the `holidays` package (e.g. \"CN\")"),
+        ("calendar.workday_hours", lambda v: len(v) == 2 and 0 <= v[0] < v[1] <= 24,
+         "[start, end] with 0 <= start < end <= 24"),
+        ("hotline.seats_hourly", lambda v: len(v) == 24 and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                                                  for x in v),
+         "24 non-negative integers (call-taker seats on duty in hours 0-23)"),
+        ("hotline.to_110_share", *prob), ("hotline.from_110_share", lambda v: 0.0 <= v < 1.0,
+                                           "a share from 0 up to (not including) 1"),
+        ("routing.division_dispatchers", lambda v: v >= 1, ">= 1 (the division centre handles unbuilt sub-centers' orders)"),
+        ("routing.subcenter_dispatchers", lambda v: v >= 1, ">= 1"),
+        ("routing.workstation_dispatchers", lambda v: v >= 1, ">= 1"),
+        ("departments.*.staff_per_division", *nonneg), ("departments.*.duty_staff_per_division", *nonneg),
+        ("grid_patrol.route_points", lambda v: 3 <= v <= 64, "3 to 64"), ("grid_patrol.walk_kmh", *pos),
+        ("grid_patrol.detection_radius_m", *pos), ("grid_patrol.detection_prob", *prob),
+        ("grid_patrol.patrol_share.*", *prob),
+        ("linkage.assessment_factor", *prob), ("linkage.mediation_police_factor", *prob),
         *((f"targets.{stage}_required_share", lambda v: 0.0 < v <= 1.0,
            "a share above 0 and at most 1 (e.g. 0.9: 90 % of judged events within the limit)")
           for stage in STAGES),
@@ -130,8 +164,6 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("travel.speed_kmh.*", *pos),
         ("shifts.*.weekday_hours", *hours), ("shifts.*.weekend_hours", *hours),
         ("demand.police_per_day", *nonneg), ("demand.hotline_per_day", *nonneg),
-        ("demand.hotline_first_contact_share", *prob),
-        ("demand.patrol_reports_per_hour.*", *nonneg),
         ("demand.profile.*.hourly", lambda v: len(v) == 24 and min(v) >= 0 and sum(v) > 0,
          "24 non-negative weights (hours 0-23), not all zero"),
         ("demand.profile.*.daily", lambda v: len(v) == 7 and min(v) >= 0 and sum(v) > 0,
@@ -166,12 +198,16 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("categories.*.support_prob", *prob), ("categories.*.cordon_prob", *prob),
         ("categories.*.support_units", *nonneg),
         ("categories.*.police_units", *nonneg),
-        ("categories.*.close_deadline_h", *pos), ("categories.*.urban_weight", *nonneg),
+        ("categories.*.close_deadline_days", *pos),
+        ("categories.*.close_clock", lambda v: v in CLOCKS, clocks_allowed),
+        ("categories.*.first_contact_share", *prob), ("categories.*.minor_share", *prob),
+        ("categories.*.hazard_per_100k_day", *nonneg), ("categories.*.urban_weight", *nonneg),
         ("allocation.per", lambda v: v in ("none", "division", "subcenter"), "'none', 'division' or 'subcenter'"),
         ("allocation.fulltime_workers", *counts), ("allocation.grid_leaders", *counts),
         ("allocation.parttime_workers", *counts), ("allocation.police_units", *counts),
     ]
-    for table in ("lifecycle.*", "police.*", "service.*"):
+    for table in ("lifecycle.*", "police.*", "service.*", "hotline.talk", "routing.handling",
+                  "departments.*.handling", "departments.*.lead"):
         rules += [
             (f"{table}.family", lambda v: v in FAMILIES, "one of " + ", ".join(FAMILIES)),
             (f"{table}.mean_min", *nonneg), (f"{table}.cv", *pos),
@@ -241,6 +277,9 @@ def check_consistency(spec: Sections, data: dict, origin: dict, divisions: Seque
     _check_allocation(spec, len(divisions), err)
     _check_layout_keys(spec, len(divisions), err)
     _check_categories(spec, origin)
+    _check_calendar(spec, err)
+    _check_hotline(spec, err)
+    _check_departments(spec, err)
     if spec.surge.enabled:
         _check_surge(spec, data, origin, divisions)
 
@@ -342,6 +381,75 @@ def _check_categories(spec: Sections, origin: dict) -> None:
         if name not in cats:
             raise ScenarioError(origin.get(f"service.{name}.family", "<scenario>"), f"service.{name}",
                                 f"no category '{name}'", "service tables for the categories: " + ", ".join(cats))
+
+
+def _check_calendar(spec: Sections, err: Callable[[str, str, str], ScenarioError]) -> None:
+    """Day 0's date agrees with run.start_weekday, and the holiday calendar knows the run's years."""
+    import holidays          # imported here: only validation and the work clock need it
+
+    start = datetime.date.fromisoformat(spec.calendar.start_date)
+    if start.weekday() != spec.run.start_weekday:
+        day = start.strftime("%A")
+        raise err("calendar.start_date", f"is a {day} but run.start_weekday = {spec.run.start_weekday}",
+                  f"a date whose weekday is run.start_weekday (0 = Monday), or run.start_weekday = {start.weekday()}")
+    code = spec.calendar.holidays
+    try:
+        cls = holidays.country_holidays(code).__class__
+    except NotImplementedError:
+        raise err("calendar.holidays", f"no holiday calendar for country '{code}'",
+                  "a country code of the `holidays` package, e.g. 'CN'") from None
+    last = start + datetime.timedelta(days=spec.run.days + WORK_CLOCK_MARGIN_DAYS)
+    lo, hi = getattr(cls, "start_year", 1), getattr(cls, "end_year", 9999)
+    if start.year < lo or last.year > hi:
+        raise err("calendar.start_date", f"the run and its deadlines ({start.year}-{last.year}) fall outside the "
+                  f"years the '{code}' holiday calendar covers", f"dates in {lo}-{hi}")
+
+
+WORK_CLOCK_MARGIN_DAYS = 120
+"""Calendar days the work clock reaches beyond the run (deadlines of orders filed on its last
+day fall after the horizon: 13 working days plus holidays fit easily)."""
+
+
+def _check_hotline(spec: Sections, err: Callable[[str, str, str], ScenarioError]) -> None:
+    h, d = spec.hotline, spec.demand
+    if d.hotline_per_day > 0 and sum(h.seats_hourly) == 0:
+        raise err("hotline.seats_hourly", "no call-taker seat is on duty in any hour, so no 12345 call is ever "
+                  "answered", "at least one seat in some hour (or demand.hotline_per_day = 0)")
+    if d.hotline_per_day * h.to_110_share > d.police_per_day:
+        raise err("hotline.to_110_share", f"sends {d.hotline_per_day * h.to_110_share:.0f} calls a day to 110, more "
+                  f"than demand.police_per_day ({d.police_per_day:g}) valid incidents in all",
+                  "a share that leaves demand.police_per_day >= hotline_per_day x to_110_share")
+
+
+def _check_departments(spec: Sections, err: Callable[[str, str, str], ScenarioError]) -> None:
+    """Every work-order category has exactly one department, staffed for what it must handle."""
+    cats = spec.categories
+    owner: dict[str, str] = {}
+    for dept, dep in spec.departments.items():
+        key = f"departments.{dept}.categories"
+        for c in dep.categories:
+            if c not in cats:
+                close = difflib.get_close_matches(c, sorted(cats), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise err(key, f"unknown category '{c}'{hint}", "work-order categories: " + ", ".join(
+                    k for k, v in cats.items() if v.source != "110"))
+            if cats[c].source == "110":
+                raise err(key, f"'{c}' is a 110 category (the police handle it)", "12345 and grid categories")
+            if c in owner:
+                raise err(key, f"'{c}' is already handled by department '{owner[c]}'",
+                          "each work-order category in exactly one department")
+            owner[c] = dept
+        if dep.categories and dep.staff_per_division < 1:
+            raise err(f"departments.{dept}.staff_per_division", f"no staff, but it must handle "
+                      f"{', '.join(dep.categories)}", ">= 1 case handler per division office")
+        urgent = [c for c in dep.categories if cats[c].priority == "urgent" and cats[c].minor_share < 1]
+        if urgent and dep.duty_staff_per_division < 1:
+            raise err(f"departments.{dept}.duty_staff_per_division", f"nobody on the duty roster, but urgent "
+                      f"orders ({', '.join(urgent)}) go to it round the clock", ">= 1")
+    for name, cat in cats.items():
+        if cat.source != "110" and name not in owner and cat.minor_share < 1:
+            raise err(f"categories.{name}.minor_share", f"work-order category '{name}' is handled by no department",
+                      "list it in one department's categories (or minor_share = 1: grid workers resolve all of them)")
 
 
 def _origin_rank(label: str) -> int:
