@@ -26,15 +26,28 @@ def make(rows: list[dict]) -> pd.DataFrame:
     base = {"source": "110", "category": "theft", "priority": "urgent", "grid_id": 0, "workstation_id": 0,
             "subcenter_id": 0, "division": "Gusu", "urban": True, "handled_level": "police",
             "needs_support": 0, "needs_cordon": 0, "responder_role": "", "responder_borrowed": False,
-            "coresponder_role": "", "deadline_register_dispatch_min": NAN, "deadline_verify_min": NAN,
-            "deadline_close_min": NAN, "open": False, **{t: NAN for t in TIMES}}
-    df = pd.DataFrame([{**base, **r} for r in rows])
+            "coresponder_role": "", "due_register_dispatch": NAN, "due_verify": NAN,
+            "due_close": NAN, "open": False, **{t: NAN for t in TIMES}}
+    df = pd.DataFrame([{**base, **_due(r)} for r in rows])
     return df.astype({"event_id": "int64", "grid_id": "int32", "workstation_id": "int32", "subcenter_id": "int32",
                       "needs_support": "int8", "needs_cordon": "int8", "urban": bool, "open": bool})
 
 
-WO = {"deadline_register_dispatch_min": 30.0, "deadline_verify_min": 60.0, "deadline_close_min": 240.0,
-      "handled_level": "workstation"}
+def _due(row: dict) -> dict:
+    """A work-order row's limits (minutes after its reference: register-dispatch, verify, close)
+    as the table's absolute due times."""
+    row = dict(row)
+    limits = row.pop("limits", None)
+    if limits is not None:
+        rd, verify, close = limits
+        row["due_register_dispatch"] = row["t_call"] + rd
+        row["due_verify"] = row.get("t_report", NAN) + verify
+        row["due_close"] = row["t_call"] + close
+    return row
+
+
+WO = {"limits": (30.0, 60.0, 240.0), "handled_level": "workstation"}
+URGENT_WO = {**WO, "limits": (10.0, 60.0, 240.0)}
 
 # Each row's comment says what it tests; the expected counts below follow from these alone.
 ROWS = [
@@ -55,24 +68,24 @@ ROWS = [
          t_report=600, t_verify=700, t_close=710, **WO),
     # urgent grid report, never reported back and still open: verify excluded (no t_report), close already failed
     dict(event_id=8, source="grid", category="hazard", t_call=600, t_dispatch=602, t_arrive=610, open=True,
-         division="Wuzhong", **{**WO, "deadline_register_dispatch_min": 10.0}),
+         division="Wuzhong", **URGENT_WO),
     # routine order still waiting for dispatch after 100 min: register-dispatch failed, close not judgeable yet
     dict(event_id=9, source="12345", priority="routine", category="noise", t_call=900, open=True,
          division="Wuzhong", **WO),
     # 110 needing a cordon (35 > 30) and support never completed 300 min on: censored support miss
     dict(event_id=10, t_call=700, t_dispatch=701, t_arrive=703, needs_support=1, needs_cordon=3, t_cordon=735,
          open=True, division="Wuzhong"),
-    # urgent hotline order, all within its deadlines, late against the patrol targets
+    # urgent hotline order, all within its deadlines, late against the patrol targets; closed at 890
+    # but due at 1040, after the horizon: its close is NOT judged (only quick closers could be)
     dict(event_id=11, source="12345", t_call=800, t_dispatch=805, t_arrive=815, t_report=850, t_verify=880,
-         t_close=890, division="Wuzhong", **{**WO, "deadline_register_dispatch_min": 10.0}),
+         t_close=890, division="Wuzhong", **URGENT_WO),
     # urgent hotline order, dispatched after 15 against its own 10-min deadline (row 7 met with 20 vs 30)
-    dict(event_id=12, source="12345", t_call=820, t_dispatch=835, t_arrive=840, t_close=900,
-         **{**WO, "deadline_register_dispatch_min": 10.0}),
+    dict(event_id=12, source="12345", t_call=820, t_dispatch=835, t_arrive=840, t_close=900, **URGENT_WO),
 ]
 
 EXPECTED = {            # stage: (n, met)
     "respond": (4, 2), "on_scene": (4, 2), "support": (2, 1), "cordon": (1, 0),   # patrol targets: 110 only
-    "register_dispatch": (5, 3), "verify": (2, 1), "close": (4, 3),
+    "register_dispatch": (5, 3), "verify": (2, 1), "close": (2, 1),   # close: rows 7 (met) and 8 (open, due 840)
 }
 
 
@@ -106,16 +119,16 @@ def test_percentiles_keep_censored_misses_infinite(events):
     # respond elapsed (110 rows only): 1, 2, 4, inf
     assert table["respond"]["p50"] == 3.0
     assert table["respond"]["p90"] == INF and table["respond"]["p99"] == INF
-    # close elapsed: 80, 90, 210, inf -> median halfway between 90 and 210
-    assert table["close"]["p50"] == pytest.approx(150.0)
-    assert table["close"]["p95"] == INF
+    # close elapsed of the cohort due inside the run: 210 (row 7), inf (row 8) -> p50 between them is inf
+    assert table["close"]["p50"] == INF
+    assert stage_elapsed(events, "close", TARGETS, HORIZON, WARMUP)["elapsed"].tolist() == [210.0, INF]
 
 
 def test_warmup_and_horizon_change_what_is_judged(events):
     no_warmup = stage_table(events, TARGETS, HORIZON, 0.0)
     assert (no_warmup["respond"]["n"], no_warmup["respond"]["met"]) == (5, 3)   # row 3 now counts
     # a longer run: row 5 (998) is 7 min old and has failed respond and on-scene too; row 9's close
-    # (900 + 240 < 1200) has failed as well
+    # (due 900 + 240 <= 1200) has failed as well, rows 11 and 12 (due 1040, 1060) now join the cohort, met
     later = stage_table(events, TARGETS, 1200.0, WARMUP)
     assert (later["respond"]["n"], later["respond"]["met"]) == (5, 2)
     assert later["close"]["n"] == 5 and later["close"]["met"] == 3
@@ -154,6 +167,55 @@ def test_stage_elapsed_rows(events):
     assert verify["elapsed"].tolist() == [100.0, 30.0]
     with pytest.raises(ValueError):
         stage_elapsed(events, "teleport", TARGETS, HORIZON, WARMUP)
+
+
+def test_close_is_judged_on_the_cohort_due_inside_the_run():
+    # three orders closed quickly but due after the horizon, one due inside the run and closed
+    # late, one due inside and still open: the old rule (judge what has closed) said 4 of 5 met
+    rows = [dict(event_id=i, source="12345", t_call=500 + i, t_dispatch=501 + i, t_close=520 + i,
+                 due_close=2000.0 + i) for i in range(3)]
+    rows += [dict(event_id=3, source="12345", t_call=200, t_dispatch=201, t_close=700, due_close=600.0),
+             dict(event_id=4, source="grid", t_call=300, t_dispatch=301, open=True, due_close=900.0)]
+    events = make(rows)
+    close = stage_table(events, TARGETS, HORIZON, WARMUP)["close"]
+    assert (close["n"], close["met"]) == (2, 0)
+    judged = stage_elapsed(events, "close", TARGETS, HORIZON, WARMUP)
+    assert judged["event_id"].tolist() == [3, 4]
+    assert judged["elapsed"].tolist() == [500.0, INF]            # the open one is a censored miss
+    assert judged["limit"].tolist() == [400.0, 600.0]            # due - t_call
+    # a run long enough for all five to fall due judges the quick ones too
+    later = stage_table(events, TARGETS, 2100.0, WARMUP)["close"]
+    assert (later["n"], later["met"]) == (5, 3)
+
+
+def test_work_orders_are_met_by_their_absolute_due_time():
+    # two orders closed 3 days after the call: one due in 2 calendar days (missed), one on a
+    # working clock whose due falls after a weekend, 4 days on (met): no fixed limit can say both
+    day = 1440.0
+    rows = [dict(event_id=1, source="12345", t_call=day, t_close=4 * day, due_close=3 * day),
+            dict(event_id=2, source="12345", t_call=day, t_close=4 * day, due_close=5 * day)]
+    judged = stage_elapsed(make(rows), "close", TARGETS, 10 * day, 0.0)
+    assert judged["met"].tolist() == [False, True]
+    assert judged["elapsed"].tolist() == [3 * day, 3 * day]
+
+
+def test_work_order_warmup_is_its_own():
+    rows = [dict(event_id=1, t_call=200, t_dispatch=201, t_arrive=203),
+            dict(event_id=2, source="12345", t_call=300, t_dispatch=305, t_close=400, due_register_dispatch=330.0,
+                 due_close=600.0),
+            dict(event_id=3, source="12345", t_call=800, t_dispatch=850, t_close=900, due_register_dispatch=830.0,
+                 due_close=990.0)]
+    events = make(rows)
+    same = stage_table(events, TARGETS, HORIZON, WARMUP)
+    assert same["register_dispatch"]["n"] == 2 and same["respond"]["n"] == 1
+    later = stage_table(events, TARGETS, HORIZON, WARMUP, work_order_warmup_min=500.0)
+    assert (later["register_dispatch"]["n"], later["register_dispatch"]["met"]) == (1, 0)
+    assert (later["close"]["n"], later["close"]["met"]) == (1, 1)
+    assert later["respond"] == same["respond"]                    # target stages keep warmup_min
+    by = stage_table_by(events, "source", TARGETS, HORIZON, WARMUP, work_order_warmup_min=500.0)
+    assert by.set_index(["source", "stage"]).loc[("12345", "register_dispatch"), "n"] == 1
+    el = stage_elapsed(events, "register_dispatch", TARGETS, HORIZON, WARMUP, work_order_warmup_min=500.0)
+    assert el["event_id"].tolist() == [3]
 
 
 def test_categorical_columns_give_the_same_answer(events):

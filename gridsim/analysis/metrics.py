@@ -6,31 +6,40 @@ ten million rows.
 
 Stages
 ------
-Each stage judges elapsed = end - reference against a limit, on the events it applies to:
+Each stage judges elapsed = end - reference, on the events it applies to:
 
-    stage               elapsed               limit                            applies to
+    stage               elapsed               judged against                   applies to
     respond             t_dispatch - t_call   targets.response_min (3)         "110" incidents
     on_scene            t_arrive - t_call     targets.on_scene_min (5; rural   "110" incidents
                                               grids on_scene_rural_min, 10)
     support             t_support - t_call    targets.support_min (15)         needs_support > 0
     cordon              t_cordon - t_call     targets.cordon_min (30)          needs_cordon > 0
-    register_dispatch   t_dispatch - t_call   deadline_register_dispatch_min   work orders
-    verify              t_verify - t_report   deadline_verify_min              work orders with a t_report
-    close               t_close - t_call      deadline_close_min               work orders
+    register_dispatch   t_dispatch - t_call   due_register_dispatch            work orders
+    verify              t_verify - t_report   due_verify                       work orders with a t_report
+    close               t_close - t_call      due_close                        work orders
 
-The three work-order limits are per-row columns, set per event (e.g. by priority, urban or rural).
-Work orders are events with source "12345" or "grid". A stage is *met* when elapsed <= limit.
+Work orders are events with source "12345" or "grid". A target stage is *met* when elapsed <=
+its limit. A work-order stage is met when its end time <= the row's due time: an ABSOLUTE
+time (minutes from the run start) at which the limit runs out, already converted from the
+limit's own clock (working days skip nights, weekends and holidays), NaN where no limit
+applies. Elapsed stays calendar minutes (end - reference) for the percentiles.
 
 Which rows are judged
 ---------------------
-- Warm-up: rows with t_call < warmup_min (or NaN t_call) are excluded from every statistic.
-- An applicable row whose end time is known is judged on it.
-- End time NaN on an open event (not closed by the run's end, `open` True): censored. If
-  horizon_min - reference > limit it has already failed: a MISS with elapsed +inf. Otherwise
-  it cannot be judged yet and is excluded.
-- End time NaN on a closed event (`open` False): the stage did not happen; excluded.
-- A row whose per-row limit is NaN cannot be judged; excluded (only "110" rows have NaN
-  deadlines, and work-order stages never apply to them).
+- Warm-up: rows with t_call < warmup_min (or NaN t_call) are excluded from every statistic;
+  work-order stages skip orders called before `work_order_warmup_min` instead (by default the
+  same as warmup_min; scenarios set a day, since deadlines run for days).
+- Target stages: an applicable row whose end time is known is judged on it. End time NaN on
+  an open event (not closed by the run's end, `open` True): censored. If horizon_min -
+  reference > limit it has already failed: a MISS with elapsed +inf. Otherwise it cannot be
+  judged yet and is excluded. End time NaN on a closed event (`open` False): the stage did not
+  happen; excluded.
+- Work-order stages judge the COHORT whose due time falls inside the run (due <= horizon_min)
+  and nothing else: met when end <= due; end NaN on an open row is a censored miss (elapsed
+  +inf); end NaN on a closed row (the stage did not happen) is excluded. Rows due after the
+  horizon are not judged even when already done: only the quick ones could be, and judging
+  them alone would report the share of fast orders, not of all orders (biased towards 100 %).
+  `gridsim.analysis.survival` estimates time to close using every row, open ones censored.
 
 Per stage: n (judged rows), met, share = met / n (NaN when n == 0), its 95 % Wilson score
 interval, and percentiles p50/p90/p95/p99 of elapsed (linear interpolation, as numpy's
@@ -66,7 +75,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gridsim.domain import PERCENTILES, STAGES, WORK_ORDER_SOURCES, Stage
+from gridsim.domain import PERCENTILES, STAGES, WORK_ORDER_SOURCES, WORK_ORDER_STAGES, Stage
 from gridsim.scenario import Targets
 
 BY_COLUMNS = ("division", "category", "source", "priority", "hour")
@@ -95,10 +104,15 @@ def _stage(name: str) -> Stage:
         raise ValueError(f"unknown stage {name!r}; allowed: {', '.join(STAGES)}") from None
 
 
-def _base_mask(events: pd.DataFrame, warmup_min: float) -> np.ndarray:
-    """Rows that count at all: called at or after the warm-up."""
+def _base_masks(events: pd.DataFrame, warmup_min: float, work_order_warmup_min: float | None
+                ) -> dict[str, np.ndarray]:
+    """Per stage, the rows that count at all: called at or after the stage's warm-up (target
+    stages `warmup_min`; work-order stages `work_order_warmup_min`, default `warmup_min`)."""
     _need(events, ["t_call"])
-    return events["t_call"].to_numpy(dtype=np.float64) >= warmup_min
+    t_call = events["t_call"].to_numpy(dtype=np.float64)
+    wo_warmup = warmup_min if work_order_warmup_min is None else work_order_warmup_min
+    target, work_order = t_call >= warmup_min, t_call >= wo_warmup
+    return {name: (target if s.is_target else work_order) for name, s in STAGES.items()}
 
 
 def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
@@ -120,41 +134,57 @@ def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
 RURAL_TARGET_KEY = {name: s.rural_target_key for name, s in STAGES.items() if s.rural_target_key}
 """Stages whose target is longer in rural grids: stage -> the [targets] key of the rural limit."""
 
+def due_column(stage: str) -> str:
+    """The events-table column holding a work-order stage's absolute due time (minutes from the run start)."""
+    st = _stage(stage)
+    if st.due_column is None:
+        raise ValueError(f"stage {stage!r} is judged against a target, not a due time; "
+                         f"work-order stages: {', '.join(WORK_ORDER_STAGES)}")
+    return st.due_column
+
 
 def _limit(events: pd.DataFrame, stage: Stage, targets: TargetLimits) -> tuple[np.ndarray | float, float | None]:
-    """(limit per row or scalar, scalar limit for the table or None for per-row limits)."""
-    if stage.target_key is not None:
-        if isinstance(targets, Targets):
-            targets = targets.as_dict()
-        if stage.target_key not in targets:
-            raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
-        lim = float(targets[stage.target_key])
-        rural = targets.get(stage.rural_target_key) if stage.rural_target_key else None
-        if rural is not None and "urban" in events.columns and float(rural) != lim:
-            # per-row: the national 110 rule gives rural grids a longer limit
-            return np.where(events["urban"].to_numpy(bool), lim, float(rural)), None
-        return lim, lim
-    _need(events, [stage.limit_column])
-    return events[stage.limit_column].to_numpy(dtype=np.float64), None
+    """A target stage's (limit per row or scalar, scalar limit for the table or None for per-row limits)."""
+    if isinstance(targets, Targets):
+        targets = targets.as_dict()
+    if stage.target_key not in targets:
+        raise KeyError(f"targets lacks {stage.target_key!r} (needed for stage {stage.name!r})")
+    lim = float(targets[stage.target_key])
+    rural = targets.get(stage.rural_target_key) if stage.rural_target_key else None
+    if rural is not None and "urban" in events.columns and float(rural) != lim:
+        # per-row: the national 110 rule gives rural grids a longer limit
+        return np.where(events["urban"].to_numpy(bool), lim, float(rural)), None
+    return lim, lim
 
 
 def _judge(events: pd.DataFrame, stage: Stage, targets: TargetLimits, horizon_min: float, base: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Judged-row mask, and for the judged rows: elapsed (inf = censored miss), met, limit."""
+    """Judged-row mask, and for the judged rows: elapsed (inf = censored miss), met, limit
+    (minutes; for work orders the row's own due - reference)."""
     _need(events, [stage.reference, stage.end, "open"])
     ref = events[stage.reference].to_numpy(dtype=np.float64)
     end = events[stage.end].to_numpy(dtype=np.float64)
     is_open = events["open"].to_numpy(dtype=bool)
-    limit, _ = _limit(events, stage, targets)
-    limit = np.broadcast_to(np.asarray(limit, dtype=np.float64), ref.shape)
-    candidate = base & _applies(events, stage) & ~np.isnan(ref) & ~np.isnan(limit)
     reached = ~np.isnan(end)
+    if stage.is_target:
+        limit, _ = _limit(events, stage, targets)
+        limit = np.broadcast_to(np.asarray(limit, dtype=np.float64), ref.shape)
+        candidate = base & _applies(events, stage) & ~np.isnan(ref)
+        with np.errstate(invalid="ignore"):
+            failed_already = is_open & ~reached & (horizon_min - ref > limit)
+        judged = candidate & (reached | failed_already)
+        elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
+        return judged, elapsed, elapsed <= limit[judged], limit[judged]
+    column = due_column(stage.name)
+    _need(events, [column])
+    due = events[column].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        failed_already = is_open & ~reached & (horizon_min - ref > limit)
-    judged = candidate & (reached | failed_already)
+        cohort = base & _applies(events, stage) & ~np.isnan(ref) & (due <= horizon_min)   # NaN due: never
+    judged = cohort & (reached | is_open)
     elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
-    lim = limit[judged]
-    return judged, elapsed, elapsed <= lim, lim
+    with np.errstate(invalid="ignore"):
+        met = reached[judged] & (end[judged] <= due[judged])
+    return judged, elapsed, met, due[judged] - ref[judged]
 
 
 # --- pass or fail ---------------------------------------------------------------------------
@@ -320,21 +350,22 @@ def _summarise(codes: np.ndarray, elapsed: np.ndarray, met: np.ndarray, n_groups
 
 # --- public tables -------------------------------------------------------------------------
 
-def stage_table(events: pd.DataFrame, targets: TargetLimits, horizon_min: float, warmup_min: float = 0.0
-                ) -> dict[str, dict]:
+def stage_table(events: pd.DataFrame, targets: TargetLimits, horizon_min: float, warmup_min: float = 0.0,
+                work_order_warmup_min: float | None = None) -> dict[str, dict]:
     """Per stage: n, met, share, ci_low, ci_high, p50, p90, p95, p99, limit_min, required, status.
 
     Every stage appears, with share NaN when nothing was judged; limit_min is None for stages
     with per-row limits (the work-order deadlines). `required` is the stage's required share
     and `status` its verdict by `judge` (both None when the targets carry no required shares).
+    Work-order stages skip orders called before `work_order_warmup_min` (default: warmup_min).
     """
-    base = _base_mask(events, warmup_min)
+    bases = _base_masks(events, warmup_min, work_order_warmup_min)
     table: dict[str, dict] = {}
     for name, stage in STAGES.items():
-        _, elapsed, met, _ = _judge(events, stage, targets, horizon_min, base)
+        _, elapsed, met, _ = _judge(events, stage, targets, horizon_min, bases[name])
         s = _summarise(np.zeros(len(elapsed), dtype=np.int64), elapsed, met, 1)
         row = {key: (int(v[0]) if key in ("n", "met") else float(v[0])) for key, v in s.items()}
-        row["limit_min"] = _limit(events, stage, targets)[1]
+        row["limit_min"] = _limit(events, stage, targets)[1] if stage.is_target else None
         req = required_share(targets, name)
         row["required"] = req
         row["status"] = None if req is None else verdict(row["ci_low"], row["ci_high"], row["n"], req)
@@ -353,7 +384,7 @@ def _group_keys(events: pd.DataFrame, by: str) -> pd.Series:
 
 
 def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon_min: float,
-                   warmup_min: float = 0.0) -> pd.DataFrame:
+                   warmup_min: float = 0.0, work_order_warmup_min: float | None = None) -> pd.DataFrame:
     """Long table: one row per (value of `by`, stage), columns [by, stage, n, met, share, ci_low,
     ci_high, p50, p90, p95, p99, required, status] (required and status as in `stage_table`).
 
@@ -362,23 +393,24 @@ def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon
     warm-up: a stage that does not apply to a group still has its row, with n 0 and share NaN.
     Rows whose `by` value is missing are left out.
     """
-    base = _base_mask(events, warmup_min)
+    bases = _base_masks(events, warmup_min, work_order_warmup_min)
     keys = _group_keys(events, by)
     codes_all, uniques = pd.factorize(keys, sort=True)
     if by == "hour":
         uniques = np.asarray(uniques, dtype=np.int64)
     else:
         uniques = np.asarray(uniques, dtype=object)
-    base = base & (codes_all >= 0)
-    # keep only groups seen after the warm-up, renumbered 0..g-1 in sorted order
+    bases = {name: b & (codes_all >= 0) for name, b in bases.items()}
+    # keep only groups seen after a warm-up, renumbered 0..g-1 in sorted order
     seen = np.zeros(len(uniques), dtype=bool)
-    seen[codes_all[base]] = True
+    for b in bases.values():
+        seen[codes_all[b]] = True
     remap = np.cumsum(seen) - 1
     groups = uniques[seen]
     g = len(groups)
     parts = []
     for name, stage in STAGES.items():
-        judged, elapsed, met, _ = _judge(events, stage, targets, horizon_min, base)
+        judged, elapsed, met, _ = _judge(events, stage, targets, horizon_min, bases[name])
         s = _summarise(remap[codes_all[judged]], elapsed, met, g)
         req = required_share(targets, name)
         status = (np.full(g, None, dtype=object) if req is None
@@ -394,14 +426,15 @@ def stage_table_by(events: pd.DataFrame, by: str, targets: TargetLimits, horizon
 
 
 def stage_elapsed(events: pd.DataFrame, stage: str, targets: TargetLimits, horizon_min: float,
-                  warmup_min: float = 0.0) -> pd.DataFrame:
-    """The judged rows of one stage: event_id, elapsed (min, inf = censored miss), met, limit.
+                  warmup_min: float = 0.0, work_order_warmup_min: float | None = None) -> pd.DataFrame:
+    """The judged rows of one stage: event_id, elapsed (min, inf = censored miss), met, limit
+    (min; a work order's own due - reference).
 
     Rows keep the table's order; this is what distribution plots and percentile checks use.
     """
     st = _stage(stage)
     _need(events, ["event_id"])
-    base = _base_mask(events, warmup_min)
+    base = _base_masks(events, warmup_min, work_order_warmup_min)[st.name]
     judged, elapsed, met, lim = _judge(events, st, targets, horizon_min, base)
     return pd.DataFrame({"event_id": events["event_id"].to_numpy()[judged], "elapsed": elapsed,
                          "met": met, "limit": lim})
