@@ -183,6 +183,7 @@ class Profile:
 class Demand:
     police_per_day: float
     hotline_per_day: float
+    hazards_per_100k_day: float
     profile: FrozenMap[str, Profile]
 
 
@@ -319,7 +320,6 @@ class Category:
     minor_share: float
     close_deadline_days: float
     close_clock: str
-    hazard_per_100k_day: float
 
 
 @_frozen
