@@ -18,15 +18,14 @@ import bisect
 import datetime as dt
 import math
 
+from typing import Mapping
+
 import numpy as np
 
-from gridsim.scenario import ScenarioError
+from gridsim.scenario import Scenario, ScenarioError
+from gridsim.scenario.validate import CLOCKS, WORK_CLOCK_MARGIN_DAYS
 
 DAY_MIN = 1440.0
-CLOCKS = ("calendar", "working")
-"""The clocks a limit can run on (scenario keys `*_clock`)."""
-EXTEND_DAYS = 60
-"""Days the clock runs past the horizon by default (the longest working-day deadline plus holidays)."""
 
 
 def _covered_years(calendar) -> tuple[int, int]:
@@ -56,25 +55,29 @@ class WorkClock:
                  "_cum", "_cum_end", "_working", "span_min")
 
     def __init__(self, start_date: dt.date, days: int, workday_hours: tuple[float, float], country: str,
-                 extend_days: int = EXTEND_DAYS, label: str = "<scenario>"):
+                 extend_days: int = WORK_CLOCK_MARGIN_DAYS, label: str = "<scenario>",
+                 origin: Mapping[str, str] | None = None):
+        """`label` names the scenario file in errors; `origin` (dotted key -> file) the file
+        that set each calendar key, where it differs."""
         import holidays          # a heavy import (hundreds of countries): only when a clock is built
 
+        where = (lambda key: (origin or {}).get(key, label))     # noqa: E731
         start_h, end_h = (float(h) for h in workday_hours)
         if not 0.0 <= start_h < end_h <= 24.0:
-            raise ScenarioError(label, "calendar.workday_hours", "office hours must open before they close",
+            raise ScenarioError(where("calendar.workday_hours"), "calendar.workday_hours", "office hours must open before they close",
                                 "[start, end] hours with 0 <= start < end <= 24", [start_h, end_h], True)
         if days < 1:
             raise ValueError(f"a work clock needs at least one day, got {days}")
         try:
             country_days = holidays.country_holidays(country)
         except NotImplementedError:
-            raise ScenarioError(label, "calendar.holidays", "unknown country code",
+            raise ScenarioError(where("calendar.holidays"), "calendar.holidays", "unknown country code",
                                 "a country code of the holidays package, e.g. 'CN'", country, True) from None
         first, last = _covered_years(country_days)
         n_days = days + max(int(extend_days), 0)
         end_of_run = start_date + dt.timedelta(days=days - 1)
         if not (first <= start_date.year and end_of_run.year <= last):
-            raise ScenarioError(label, "calendar.start_date",
+            raise ScenarioError(where("calendar.start_date"), "calendar.start_date",
                                 f"the run ({start_date} to {end_of_run}) falls outside the years whose "
                                 f"{country} working-day schedule the holidays package knows",
                                 f"dates in {first}..{last}", str(start_date), True)
@@ -92,6 +95,13 @@ class WorkClock:
         self.span_min = n_days * DAY_MIN
         # plain lists for the scalar conversions on the event loop's hot path
         self._cum, self._cum_end, self._working = self.cum.tolist(), self.cum_end.tolist(), self.working.tolist()
+
+    @classmethod
+    def for_run(cls, spec: Scenario, days: int | None = None) -> "WorkClock":
+        """The work clock of a scenario's run ([calendar], run.days unless `days` says otherwise)."""
+        c = spec.calendar
+        return cls(dt.date.fromisoformat(c.start_date), spec.run.days if days is None else days,
+                   (c.workday_hours[0], c.workday_hours[1]), c.holidays, label=spec.path, origin=spec.origin)
 
     # ------------------------------------------------------------------ one value
     def work_at(self, t_min: float) -> float:
