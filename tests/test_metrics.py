@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridsim.analysis.metrics import (MIN_JUDGED, STAGES, STATUSES, _group_percentiles, judge, mean_ci,
+from gridsim.analysis.metrics import (MIN_JUDGED, STAGES, STATUSES, _group_percentiles, deadline_coverage, judge, mean_ci,
                                      judge_replications, paired_difference_ci, required_key, stage_elapsed, stage_table, stage_table_by,
                                      verdict, wilson_interval)
 from gridsim.scenario import ScenarioError, Targets, load_scenario
@@ -380,3 +380,22 @@ def test_judge_replications_uses_the_spread_of_replications():
     assert (one.status, one.n) == ("met", 1000) and one.ci_low == pytest.approx(wilson_interval(970, 1000)[0])
     assert judge_replications([1.0, 1.0], [10, 10], 0.9).status == "too few to judge"
     assert judge_replications([NAN], [0], 0.9).status == "too few to judge"
+
+
+def test_deadline_coverage_warns_when_the_run_is_too_short():
+    day = 1440.0
+    # a 1-day run, no warm-up: 24 orders an hour apart, dispatch due in 30 min, close in 3 days
+    rows = [dict(event_id=i, source="12345", t_call=60.0 * i, t_dispatch=60.0 * i + 5,
+                 due_register_dispatch=60.0 * i + 30, due_close=60.0 * i + 3 * day, open=True) for i in range(24)]
+    events = make(rows)
+    assert deadline_coverage(events, day, 0.0) == [
+        "close: 0 of 24 orders have their deadline inside this 1-day run; judge it on runs of at least 6 days "
+        "(longest deadline 3.0 days)"]
+    # the default work-order warm-up of a day leaves nothing to judge in a 1-day run
+    assert deadline_coverage(events, day, day) == [
+        "register_dispatch: no order is called after the 24 h warm-up of this 1-day run; judge it on runs of at "
+        "least 2 days (longest deadline 30 min)",
+        "close: no order is called after the 24 h warm-up of this 1-day run; judge it on runs of at least 7 days "
+        "(longest deadline 3.0 days)"]
+    assert deadline_coverage(events, 7 * day, 0.0) == []          # every deadline inside a week
+    assert deadline_coverage(events.iloc[:0], day, 0.0) == []     # no work orders: nothing to say

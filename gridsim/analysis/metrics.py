@@ -91,7 +91,8 @@ TargetLimits = Union[Mapping[str, float], Targets]
 
 # --- judging -------------------------------------------------------------------------------
 
-def _need(events: pd.DataFrame, columns: Iterable[str]) -> None:
+def need_columns(events: pd.DataFrame, columns: Iterable[str]) -> None:
+    """KeyError naming the columns an events table lacks (a table from another gridsim version)."""
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise KeyError(f"events table lacks column(s) {', '.join(missing)}")
@@ -108,26 +109,27 @@ def _base_masks(events: pd.DataFrame, warmup_min: float, work_order_warmup_min: 
                 ) -> dict[str, np.ndarray]:
     """Per stage, the rows that count at all: called at or after the stage's warm-up (target
     stages `warmup_min`; work-order stages `work_order_warmup_min`, default `warmup_min`)."""
-    _need(events, ["t_call"])
+    need_columns(events, ["t_call"])
     t_call = events["t_call"].to_numpy(dtype=np.float64)
     wo_warmup = warmup_min if work_order_warmup_min is None else work_order_warmup_min
     target, work_order = t_call >= warmup_min, t_call >= wo_warmup
     return {name: (target if s.is_target else work_order) for name, s in STAGES.items()}
 
 
-def _applies(events: pd.DataFrame, stage: Stage) -> np.ndarray:
-    """Rows the stage applies to (before warm-up and censoring)."""
-    name = stage.name
+def applies_to(events: pd.DataFrame, stage: str) -> np.ndarray:
+    """Rows a stage applies to, before warm-up and censoring: 110 incidents for respond and on
+    scene, rows needing support or a cordon for those, work orders for the work-order stages."""
+    name = _stage(stage).name
     if name in ("respond", "on_scene"):      # the patrol targets judge 110 incidents only
-        _need(events, ["source"])
+        need_columns(events, ["source"])
         return (events["source"] == "110").to_numpy(bool)
     if name == "support":
-        _need(events, ["needs_support"])
+        need_columns(events, ["needs_support"])
         return events["needs_support"].to_numpy() > 0
     if name == "cordon":
-        _need(events, ["needs_cordon"])
+        need_columns(events, ["needs_cordon"])
         return events["needs_cordon"].to_numpy() > 0
-    _need(events, ["source"])
+    need_columns(events, ["source"])
     return events["source"].isin(WORK_ORDER_SOURCES).to_numpy(bool)
 
 
@@ -161,7 +163,7 @@ def _judge(events: pd.DataFrame, stage: Stage, targets: TargetLimits, horizon_mi
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Judged-row mask, and for the judged rows: elapsed (inf = censored miss), met, limit
     (minutes; for work orders the row's own due - reference)."""
-    _need(events, [stage.reference, stage.end, "open"])
+    need_columns(events, [stage.reference, stage.end, "open"])
     ref = events[stage.reference].to_numpy(dtype=np.float64)
     end = events[stage.end].to_numpy(dtype=np.float64)
     is_open = events["open"].to_numpy(dtype=bool)
@@ -169,17 +171,17 @@ def _judge(events: pd.DataFrame, stage: Stage, targets: TargetLimits, horizon_mi
     if stage.is_target:
         limit, _ = _limit(events, stage, targets)
         limit = np.broadcast_to(np.asarray(limit, dtype=np.float64), ref.shape)
-        candidate = base & _applies(events, stage) & ~np.isnan(ref)
+        candidate = base & applies_to(events, stage.name) & ~np.isnan(ref)
         with np.errstate(invalid="ignore"):
             failed_already = is_open & ~reached & (horizon_min - ref > limit)
         judged = candidate & (reached | failed_already)
         elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
         return judged, elapsed, elapsed <= limit[judged], limit[judged]
     column = due_column(stage.name)
-    _need(events, [column])
+    need_columns(events, [column])
     due = events[column].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        cohort = base & _applies(events, stage) & ~np.isnan(ref) & (due <= horizon_min)   # NaN due: never
+        cohort = base & applies_to(events, stage.name) & ~np.isnan(ref) & (due <= horizon_min)   # NaN due: never
     judged = cohort & (reached | is_open)
     elapsed = np.where(reached[judged], end[judged] - ref[judged], np.inf)
     with np.errstate(invalid="ignore"):
@@ -379,7 +381,7 @@ def _group_keys(events: pd.DataFrame, by: str) -> pd.Series:
     if by == "hour":
         t = events["t_call"].to_numpy(dtype=np.float64)
         return pd.Series(np.floor(t / 60.0) % 24, index=events.index)   # NaN t_call stays NaN
-    _need(events, [by])
+    need_columns(events, [by])
     return events[by]
 
 
@@ -433,11 +435,54 @@ def stage_elapsed(events: pd.DataFrame, stage: str, targets: TargetLimits, horiz
     Rows keep the table's order; this is what distribution plots and percentile checks use.
     """
     st = _stage(stage)
-    _need(events, ["event_id"])
+    need_columns(events, ["event_id"])
     base = _base_masks(events, warmup_min, work_order_warmup_min)[st.name]
     judged, elapsed, met, lim = _judge(events, st, targets, horizon_min, base)
     return pd.DataFrame({"event_id": events["event_id"].to_numpy()[judged], "elapsed": elapsed,
                          "met": met, "limit": lim})
+
+
+# --- is the run long enough? -------------------------------------------------------------
+
+def _duration_text(minutes: float) -> str:
+    """'30 min', '4.0 h', '3.0 days': a deadline in the unit a reader thinks of it in."""
+    if minutes < 120.0:
+        return f"{minutes:.0f} min"
+    if minutes < 2 * 1440.0:
+        return f"{minutes / 60.0:.1f} h"
+    return f"{minutes / 1440.0:.1f} days"
+
+
+def deadline_coverage(events: pd.DataFrame, horizon_min: float, warmup_min: float) -> list[str]:
+    """One line per work-order stage the run is too short to judge: none of the orders called
+    after the warm-up (`warmup_min`: the work-order warm-up) falls due inside the run, or fewer
+    than half do. The line suggests a run length at which half would for a steady stream of
+    orders with the longest deadline seen (D calendar days after the reference): the warm-up
+    plus 2 D. Stages without any deadline in the table say nothing.
+    """
+    need_columns(events, ["t_call"])
+    t_call = events["t_call"].to_numpy(dtype=np.float64)
+    days = horizon_min / 1440.0
+    lines = []
+    for name in WORK_ORDER_STAGES:
+        stage = STAGES[name]
+        need_columns(events, [stage.reference, due_column(name)])
+        ref = events[stage.reference].to_numpy(dtype=np.float64)
+        due = events[due_column(name)].to_numpy(dtype=np.float64)
+        has = applies_to(events, name) & ~np.isnan(ref) & ~np.isnan(due)
+        if not has.any():
+            continue
+        longest = float(np.max(due[has] - ref[has]))
+        cohort = has & (t_call >= warmup_min)
+        n, inside = int(cohort.sum()), int((cohort & (due <= horizon_min)).sum())
+        if n and 2 * inside >= n:
+            continue
+        run_days = math.ceil((warmup_min + 2.0 * longest) / 1440.0 - 1e-9)
+        what = (f"no order is called after the {warmup_min / 60.0:g} h warm-up of this {days:g}-day run"
+                if n == 0 else f"{inside:,} of {n:,} orders have their deadline inside this {days:g}-day run")
+        lines.append(f"{name}: {what}; judge it on runs of at least {run_days} day{'s' * (run_days != 1)} "
+                     f"(longest deadline {_duration_text(longest)})")
+    return lines
 
 
 # --- replications --------------------------------------------------------------------------
