@@ -1,0 +1,261 @@
+"""Grid patrols: idle on-duty grid workers walk their grid's loop and find latent hazards.
+
+The model. A hazard h of grid g (gridsim.engine.patrol_routes: routes, hazards, passes) is seen
+by a pass of the loop within detection_radius with probability detection_prob. Workers sit on
+the loop at independent phases, so passes are a Poisson process and h is noticed after E_h ~
+Exp(1) (drawn per hazard up front: common random numbers) of exposure, where exposure grows at
+
+    sum_r patrolling_r,g(t) x patrol_share_r x passes_h x detection_prob x walk_kmh / (60 L_g)
+
+per minute; patrolling_r,g(t) = idle workers of role r in grid g while role r is on duty. Put
+P_g(t) = the grid's cumulative share-weighted patrol worker-minutes: h is found when P_g reaches
+P_g(t_onset) + W_h, W_h = E_h x 60 L_g / (walk_kmh x passes_h x detection_prob). A hazard the
+loop never comes near (passes 0), or with detection_prob 0, is never found by patrol.
+
+Bookkeeping (exact and lazy: a year adds a few seconds). With ON_r(t) = role r's cumulative
+on-duty minutes (from its shift intervals), P_g(t) = c_g + sum_r share_r x idle_r,g x ON_r(t);
+idle counts change only when the workforce starts or frees a worker (`idle_changed`, which
+moves c_g so P_g stays continuous), and shift changes move no per-grid state at all. Each grid
+keeps a heap of its latent hazards' thresholds and at most one live scheduler event: the time
+P_g reaches the smallest threshold (P_g inverted forward over the shift breakpoints). A worker
+freed in a grid with latent hazards makes discovery earlier, so the event is re-planned (a
+version counter retires the old one); a worker taken makes it later, so the old event fires
+early, finds nothing due and re-plans. No per-worker walking events, no per-grid shift events.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from heapq import heappop, heappush
+from typing import Callable
+
+import mesa
+import numpy as np
+
+from gridsim.city import City
+from gridsim.domain import FULLTIME, GRID_ROLES, LEADER, PARTTIME, ROLE_CODE, ROLES, SOURCE_CODE
+from gridsim.engine.patrol_routes import PatrolParams, PatrolRoutes, exposure_needed
+from gridsim.engine.scheduler import Scheduler
+
+FoundHandler = Callable[[int, float, int], None]
+"""on_found(event_id, t, grid): a patrol noticed hazard `event_id` in `grid` at minute t."""
+
+GRID_CODES = tuple(ROLE_CODE[r] for r in GRID_ROLES)
+DUE_MIN = 1e-7
+"""A discovery planned within this many minutes of now is due now (float round-off)."""
+WALK_STEPS = 16
+"""Shift segments walked forward before the inversion switches to a binary search."""
+
+
+class OnDutyClock:
+    """Cumulative on-duty minutes ON_r(t) of every role, piecewise linear over the breakpoints
+    of all shift intervals; a cursor makes look-ups at non-decreasing times O(1)."""
+
+    def __init__(self, shifts: dict[int, list[tuple[float, float]]], horizon_min: float):
+        points = {0.0, float(horizon_min)}
+        for intervals in shifts.values():
+            for a, b in intervals:
+                points.update((float(a), float(b)))
+        bp = sorted(p for p in points if 0.0 <= p <= horizon_min)
+        self.bp = bp + [math.inf]                      # segment k is [bp[k], bp[k + 1])
+        n = len(self.bp)
+        self.flag: list[list[float]] = [[0.0] * n for _ in ROLES]   # on duty in segment k (0 after the horizon)
+        self.cum: list[list[float]] = [[0.0] * n for _ in ROLES]    # ON_r at bp[k]
+        for r, intervals in shifts.items():
+            flag, cum = self.flag[r], self.cum[r]
+            for k in range(n - 2):
+                mid = 0.5 * (bp[k] + bp[k + 1])
+                flag[k] = 1.0 if any(a <= mid < b for a, b in intervals) else 0.0
+            for k in range(1, n - 1):
+                cum[k] = cum[k - 1] + flag[k - 1] * (bp[k] - bp[k - 1])
+            cum[n - 1] = cum[n - 2]                    # the +inf sentinel
+        self.k = 0
+
+    def seek(self, t: float) -> int:
+        """The segment holding t (moves the cursor)."""
+        bp, k = self.bp, self.k
+        if t < bp[k]:
+            k = bisect_right(bp, t) - 1
+        while t >= bp[k + 1]:
+            k += 1
+        self.k = k
+        return k
+
+    def on(self, r: int, t: float) -> float:
+        """ON_r(t): minutes role r has been on duty in [0, t)."""
+        k = self.seek(t)
+        return self.cum[r][k] + self.flag[r][k] * (t - self.bp[k])
+
+
+class GridPatrols(mesa.Agent):
+    """Latent hazards per grid, the grids' patrol exposure, and the discovery events."""
+
+    name = "grid_patrols"
+
+    def __init__(self, model: mesa.Model, scheduler: Scheduler, city: City, routes: PatrolRoutes,
+                 params: PatrolParams, hazard_ids: np.ndarray, hazard_grid: np.ndarray, hazard_x: np.ndarray,
+                 hazard_y: np.ndarray, shifts: dict[int, list[tuple[float, float]]], rng: np.random.Generator,
+                 horizon_min: float, on_found: FoundHandler | None = None):
+        """`hazard_ids` are the event ids of the run's hazards (ascending), with their grids and
+        locations; `shifts` the on-duty intervals per grid role code; `rng` draws each hazard's
+        Exp(1) exposure (a dedicated stream keeps it the same across staffing variants)."""
+        super().__init__(model)
+        self.routes, self.params = routes, params
+        self.horizon = float(horizon_min)
+        self.on_found = on_found
+        self.heap, self.seq = scheduler.heap, scheduler.seq
+        self.kind_found = scheduler.register(f"{self.name}.found", self.found)
+        scheduler.register_arrivals(SOURCE_CODE["grid"], self.arrive)
+        ids = np.asarray(hazard_ids, dtype=np.int64)
+        if len(ids) > 1 and np.any(np.diff(ids) <= 0):
+            raise ValueError("hazard_ids must be strictly ascending event ids")
+        grid = np.asarray(hazard_grid, dtype=np.int64)
+        passes = routes.passes_per_loop(grid, hazard_x, hazard_y, params.detection_radius_km)
+        E = rng.standard_exponential(len(ids))
+        self.ids = ids
+        self.h_grid = grid.tolist()
+        self.h_need = exposure_needed(E, passes, routes.length[grid], params.walk_kmh, params.detection_prob).tolist()
+        self.passes = passes
+        self.next_k = 0
+        self.clock = OnDutyClock({r: shifts.get(r, []) for r in GRID_CODES}, horizon_min)
+        self.share = list(params.patrol_share)
+        G = city.n_grids
+        self.idle: list[list[int]] = [[0] * G for _ in ROLES]      # idle workers by role code and grid
+        self.idle[FULLTIME] = np.asarray(city.grid_fulltime, dtype=np.int64).tolist()
+        self.idle[LEADER] = np.asarray(city.grid_leaders, dtype=np.int64).tolist()
+        self.idle[PARTTIME] = np.asarray(city.grid_parttime, dtype=np.int64).tolist()
+        self.c = [0.0] * G                  # P_g(t) = c_g + sum_r share_r idle_r,g ON_r(t)
+        self.latent: list[list[tuple[float, int, float]]] = [[] for _ in range(G)]   # (threshold, event, onset)
+        self.version = [0] * G
+        # whole city, for the patrol worker-hours: sum_r share_r (base_r + idle_r ON_r(t))
+        self.base = [0.0] * len(ROLES)
+        self.total_idle = [sum(self.idle[r]) for r in range(len(ROLES))]
+        self.arisen = self.found_count = self.undetectable = 0
+        self.discovery_min = 0.0            # sum of onset -> found over found hazards
+
+    # ------------------------------------------------------------------ exposure
+    def exposure(self, g: int, t: float) -> float:
+        """P_g(t): grid g's share-weighted patrol worker-minutes (up to a constant per grid)."""
+        ck = self.clock
+        k = ck.seek(t)
+        dt = t - ck.bp[k]
+        idle, share = self.idle, self.share
+        p = self.c[g]
+        for r in GRID_CODES:
+            n = idle[r][g]
+            if n:
+                p += share[r] * n * (ck.cum[r][k] + ck.flag[r][k] * dt)
+        return p
+
+    def idle_changed(self, g: int, r: int, delta: int, t: float) -> None:
+        """The workforce took (delta -1) or freed (delta +1) an idle worker of role r in grid g at t."""
+        ck = self.clock
+        k = ck.k
+        bp = ck.bp
+        if t >= bp[k + 1] or t < bp[k]:
+            k = ck.seek(t)
+        on = ck.cum[r][k] + ck.flag[r][k] * (t - bp[k])
+        self.base[r] -= delta * on
+        self.total_idle[r] += delta
+        s = self.share[r]
+        self.c[g] -= delta * s * on
+        self.idle[r][g] += delta
+        if delta > 0 and s > 0.0 and self.latent[g]:
+            self._plan(g, t)
+
+    def _time_to_reach(self, g: int, t0: float, target: float) -> float:
+        """First t >= t0 with P_g(t) >= target at the grid's current idle counts (+inf: never
+        within the run)."""
+        idle, share, ck = self.idle, self.share, self.clock
+        w = [(share[r] * idle[r][g], ck.flag[r], ck.cum[r]) for r in GRID_CODES if share[r] * idle[r][g] > 0.0]
+        bp, c = ck.bp, self.c[g]
+        k = ck.seek(t0)
+        p = c + sum(wr * (cum[k] + flag[k] * (t0 - bp[k])) for wr, flag, cum in w)
+        if p >= target:
+            return t0
+        if not w:
+            return math.inf
+        t, last = t0, len(bp) - 2
+        for _ in range(WALK_STEPS):
+            rate = sum(wr * flag[k] for wr, flag, _c in w)
+            end = bp[k + 1]
+            if rate > 0.0:
+                t_hit = t + (target - p) / rate
+                if t_hit <= end:
+                    return t_hit if t_hit < self.horizon else math.inf
+                p += rate * (end - t)
+            t, k = end, k + 1
+            if k >= last:
+                return math.inf
+        # far ahead: binary search over the breakpoints (P_g there is non-decreasing in k)
+        at = lambda j: c + sum(wr * cum[j] for wr, _f, cum in w)    # noqa: E731
+        j = bisect_left(range(len(bp) - 1), target, lo=k, key=at)
+        if j >= len(bp) - 1:
+            return math.inf
+        k = j - 1
+        rate = sum(wr * flag[k] for wr, flag, _c in w)
+        t_hit = bp[k] + (target - at(k)) / rate if rate > 0 else bp[j]
+        return t_hit if t_hit < self.horizon else math.inf
+
+    def _plan(self, g: int, t: float) -> None:
+        """(Re)schedule grid g's one discovery event for its smallest latent threshold."""
+        self.version[g] += 1
+        t_hit = self._time_to_reach(g, t, self.latent[g][0][0])
+        if t_hit < math.inf:
+            heappush(self.heap, (max(t_hit, t), next(self.seq), self.kind_found, g, self.version[g]))
+
+    # ------------------------------------------------------------------ handlers
+    def arrive(self, e: int, t: float) -> None:
+        """Hazard e arises at t (its onset): latent until the grid's patrols have walked enough."""
+        k = self.next_k
+        ids = self.ids
+        if not (k < len(ids) and ids[k] == e):
+            k = int(np.searchsorted(ids, e))
+            if k >= len(ids) or ids[k] != e:
+                raise RuntimeError(f"event {e} from source 'grid' is not one of the run's hazards")
+        self.next_k = k + 1
+        self.arisen += 1
+        need = self.h_need[k]
+        if need == math.inf:
+            self.undetectable += 1
+            return
+        g = self.h_grid[k]
+        heap = self.latent[g]
+        heappush(heap, (self.exposure(g, t) + need, e, t))
+        if heap[0][1] == e:
+            self._plan(g, t)
+
+    def found(self, g: int, t: float, version: int) -> None:
+        """Grid g's planned discovery: every hazard whose threshold P_g has reached is found."""
+        if version != self.version[g]:
+            return                      # re-planned since: a newer event stands
+        heap = self.latent[g]
+        while heap:
+            if self._time_to_reach(g, t, heap[0][0]) > t + DUE_MIN:
+                self._plan(g, t)
+                return
+            _thr, e, t_onset = heappop(heap)
+            self.found_count += 1
+            self.discovery_min += t - t_onset
+            if self.on_found is not None:
+                self.on_found(e, t, g)   # may take the finder (idle_changed): exposure stays continuous
+        self.version[g] += 1            # nothing latent: no event stands
+
+    # ------------------------------------------------------------------ statistics
+    def patrol_worker_minutes(self, t: float) -> float:
+        """Share-weighted idle on-duty worker-minutes of the whole city in [0, t)."""
+        ck = self.clock
+        return sum(self.share[r] * (self.base[r] + self.total_idle[r] * ck.on(r, t)) for r in GRID_CODES)
+
+    def latent_count(self) -> int:
+        """Hazards arisen and not found yet (undetectable ones included)."""
+        return self.arisen - self.found_count
+
+    def stats(self, t: float) -> dict:
+        """Hazards arisen / found / still latent / never findable, mean minutes onset -> found,
+        patrol worker-hours, all since t = 0 (the events table has each hazard's times)."""
+        return {"hazards_arisen": self.arisen, "hazards_found": self.found_count,
+                "hazards_latent": self.latent_count(), "hazards_undetectable": self.undetectable,
+                "mean_discovery_min": self.discovery_min / self.found_count if self.found_count else math.nan,
+                "patrol_worker_hours": self.patrol_worker_minutes(t) / 60.0}
