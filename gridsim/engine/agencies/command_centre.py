@@ -12,7 +12,10 @@ confirmation and command delay (`police.cordon_command_delay`): every city exit 
 held (`cordon_mode = "exits"`), or points on a ring around the incident whose radius is how far
 a suspect can have got since the call at the escape speed (`"ring"`); each checkpoint gets the
 nearest idle unit of the territories nearest to it and the reserve. Categories with grid
-linkage also call a worker of the incident's grid to co-respond.
+linkage also call a worker of the incident's grid (or a lender) to co-respond; the worker is
+called first, so the fleet knows when it will be on scene. A worker on scene before the first
+unit reports the scene: the unit's assessment is `linkage.assessment_factor` of its length,
+so support and cordons start sooner (mediation: `police_fleet.Linkage`).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class CommandCentre110(mesa.Agent):
         s = inp.grid_sc[g]
         x, y = inp.x[e], inp.y[e]
         cat = inp.cat[e]
+        if inp.cat_coresp[cat]:      # before the police: the first unit's job depends on the worker's arrival
+            self.workforce.coresponse(new_task(Task, (CORESP, e, x, y, inp.service[e], URGENT, t, g)), t)
         fleet.request(new_task(Task, (P110, e, x, y, inp.service[e], inp.cat_prio[cat], t, s)), t,
                       self.first_pools[s], self.then_pools[s], True)
         units = inp.cat_units[cat]
@@ -82,12 +87,14 @@ class CommandCentre110(mesa.Agent):
             for _ in range(units - 1):
                 fleet.request(new_task(Task, (BACKUP, e, x, y, inp.service[e], URGENT, t, s)), t,
                               self.own_and_neighbours[s], ())
-        if inp.cat_coresp[cat]:
-            self.workforce.coresponse(new_task(Task, (CORESP, e, x, y, inp.service[e], URGENT, t, g)), t)
 
     def _first_on_scene(self, e: int, t_arrive: float) -> None:
-        """The first unit will be on scene at t_arrive; it reports after its assessment."""
-        self.scheduler.push(t_arrive + self.inputs.extra[e][2], self.kind_assessed, e)
+        """The first unit will be on scene at t_arrive; it reports after its assessment, a shorter
+        one when a grid worker got there first and reported the scene."""
+        assess = self.inputs.extra[e][2]
+        if self.fleet.rec.t_coarrive[e] < t_arrive and self.fleet.linkage is not None:
+            assess *= self.fleet.linkage.assessment_factor
+        self.scheduler.push(t_arrive + assess, self.kind_assessed, e)
 
     def assessed(self, e: int, t: float, _b=None) -> None:
         """The first unit has assessed incident e: ask for support; set the cordon order going."""

@@ -21,6 +21,13 @@ own territory's queue first, then the oldest task of a territory it neighbours.
 
 Travel: road km (straight line x detour) at the police speed, faster in rural grids and slowed
 by the hour's urban congestion.
+
+Grid-police linkage (`Linkage`, [linkage] keys): a grid worker who co-responds and is on scene
+before the first unit has reported the scene (the command centre shortens that unit's
+assessment). On a category with `grid_mediation`, a worker on scene before the unit would
+leave mediates the incident to closure: the unit hands over and is released once it has
+assessed the scene, met the worker and stayed `mediation_police_factor` of the service, never
+longer than without the worker. The incident's done and close times stay the incident's.
 """
 
 from __future__ import annotations
@@ -45,6 +52,24 @@ from gridsim.scenario import ScenarioError
 INF = math.inf
 STANDBY, RETURN_TO_POST, STAY = "standby", "return_to_post", "stay"
 KIND_BITS = 3          # a release event carries (job token << KIND_BITS) | task kind
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """What a co-responding grid worker changes for the police ([linkage], categories.*.grid_mediation)."""
+
+    assessment_factor: float         # the first unit's assessment x this when a worker reported the scene
+    mediation_police_factor: float   # the first unit's on-scene time x this when a worker mediates
+    mediates: tuple[bool, ...]       # per category index: a co-responding worker mediates to closure
+    assessment_min: float            # the unit's assessment when none was drawn (incidents that do not escalate)
+
+
+def plan_linkage(spec, category_names: list[str]) -> Linkage:
+    """The run's linkage rules from the scenario, per category index of the demand."""
+    lk = spec.linkage
+    return Linkage(assessment_factor=lk.assessment_factor, mediation_police_factor=lk.mediation_police_factor,
+                   mediates=tuple(bool(spec.categories[c].grid_mediation) for c in category_names),
+                   assessment_min=spec.police.assessment.mean_min)
 
 
 def neighbour_subcenters(city: City, k: int) -> list[tuple[int, ...]]:
@@ -165,7 +190,8 @@ class PoliceFleet(ResponderAgency):
     name = "police_fleet"
 
     def __init__(self, model: mesa.Model, scheduler: Scheduler, city: City, inputs: RunInputs,
-                 records: EventRecords, plan: FleetPlan, warmup_min: float, horizon_min: float):
+                 records: EventRecords, plan: FleetPlan, warmup_min: float, horizon_min: float,
+                 linkage: Linkage | None = None):
         n = len(plan.home)
         super().__init__(model, scheduler, [POLICE] * n, plan.home.tolist(), plan.post_xy[:, 0].tolist(),
                          plan.post_xy[:, 1].tolist(), warmup_min, horizon_min)
@@ -202,7 +228,8 @@ class PoliceFleet(ResponderAgency):
         self.kind_roster = scheduler.register(f"{self.name}.roster", self.roster_change)
         # jobs: a token per unit makes a release event of a pre-empted job stale
         self.token = [0] * n
-        # units busy on a routine 110 job (pre-emptable): unit -> (task, set out, from x, from y, arrival, end)
+        # units busy on a routine 110 job (pre-emptable): unit -> (task, set out, from x, from y, arrival, end,
+        # leaves the scene)
         self.routine_jobs: dict[int, tuple[Task, float, float, float, float, float]] = {}
         self.preempt = plan.preempt_routine
         self.queues = [(deque(), deque()) for _ in range(P)]     # per pool: (urgent, routine)
@@ -214,6 +241,7 @@ class PoliceFleet(ResponderAgency):
         self.min_idle = plan.neighbour_min_idle
         self.latest: dict[int, dict[int, float]] = {SUPPORT: {}, CORDON: {}}   # multi-unit stages in progress
         self.on_first_arrival = None     # set by the command centre: called (e, t_arrive) for escalating incidents
+        self.linkage = linkage           # None: a co-responding grid worker changes nothing
         # statistics; time integrals run from t = 0 (the model subtracts the warm-up snapshot)
         self.queued = self.max_queued = 0
         self.area_queued = self.t_queued = 0.0
@@ -339,11 +367,13 @@ class PoliceFleet(ResponderAgency):
         if best < 0:
             return False
         u = best
-        job, t_set, fx, fy, t_arr, t_end = self.routine_jobs.pop(u)
+        job, t_set, fx, fy, t_arr, t_end, t_leave = self.routine_jobs.pop(u)
         arrived = t >= t_arr
         remaining = (t_end - t) if arrived else job.service_min
         # the unused part of the booked busy time is given back
-        lo, hi = max(t, self.warm), min(t_end, self.horizon)
+        lo, hi = max(t, self.warm), min(t_leave, self.horizon)
+        if self.rec.police_released:
+            self.rec.police_released.pop(job.event, None)     # called away: no hand-over; it comes back for the rest
         if hi > lo:
             self.busy_min[POLICE] -= hi - lo
         self.token[u] += 1                                  # its release event is now stale
@@ -371,11 +401,15 @@ class PoliceFleet(ResponderAgency):
         travel = math.hypot(x - ox, y - oy) * mpk
         t_arr = t_set + travel
         t_end = t_arr + svc
+        t_leave = t_end                                       # the unit leaves the scene
+        first = kind == P110 and rec.t_dispatch[e] != rec.t_dispatch[e]     # NaN: not a re-served job
+        if first and rec.t_coarrive[e] < t_end and self.linkage is not None:   # a grid worker there in time
+            t_leave = self._linked(e, t_arr, svc, t_end)
         if self.policy == RETURN_TO_POST:
-            t_free = t_end + math.hypot(x - self.post_x[u], y - self.post_y[u]) * mpk
+            t_free = t_leave + math.hypot(x - self.post_x[u], y - self.post_y[u]) * mpk
             self.x[u], self.y[u] = self.post_x[u], self.post_y[u]
         else:
-            t_free = t_end
+            t_free = t_leave
             self.x[u], self.y[u] = x, y
         # busy bookkeeping and the release event (ResponderAgency._occupy, with the job token)
         self.busy[u] = True
@@ -386,7 +420,7 @@ class PoliceFleet(ResponderAgency):
             self.busy_min[POLICE] += hi - lo
         heappush(self.heap, (t_free, next(self.seq), self.kind_free, u, (self.token[u] << KIND_BITS) | kind))
         if kind == P110:
-            if rec.t_dispatch[e] != rec.t_dispatch[e]:       # NaN: the first unit (not a re-served job)
+            if first:
                 rec.t_dispatch[e] = t_set
                 rec.t_arrive[e] = t_arr
                 rec.travel_min[e] = travel
@@ -394,10 +428,11 @@ class PoliceFleet(ResponderAgency):
                 rec.responder_borrowed[e] = self.home[u] != home
                 if (inp.sup_left[e] or inp.cor_left[e]) and self.on_first_arrival is not None:
                     self.on_first_arrival(e, t_arr)
-            rec.t_done[e] = t_end
-            rec.t_close[e] = t_end
+            if first or e not in rec.police_released:      # a mediated incident closes with the worker
+                rec.t_done[e] = t_end
+                rec.t_close[e] = t_end
             if prio == ROUTINE and self.preempt:
-                self.routine_jobs[u] = (task, t_set, ox, oy, t_arr, t_end)
+                self.routine_jobs[u] = (task, t_set, ox, oy, t_arr, t_end, t_leave)
         elif kind == SUPPORT:
             self._last_arrival(e, t_arr, inp.sup_left, self.latest[SUPPORT], rec.t_support)
         elif kind == CORDON:
@@ -405,6 +440,21 @@ class PoliceFleet(ResponderAgency):
         elif kind == BACKUP:
             if t_arr > rec.t_units.get(e, -INF):
                 rec.t_units[e] = t_arr
+
+    def _linked(self, e: int, t_arr: float, svc: float, t_end: float) -> float:
+        """A co-responding grid worker is on scene before the first unit of incident e would
+        leave: when the unit leaves if the worker mediates (recorded as police minutes released).
+        The worker reported the scene if it was there before the unit (t_coarrive < t_arrive)."""
+        lk, inp, rec = self.linkage, self.inputs, self.rec
+        if not lk.mediates[inp.cat[e]] or inp.sup_left[e] or inp.cor_left[e]:
+            return t_end                               # the police keep an escalating incident
+        t_co = rec.t_coarrive[e]
+        assess = lk.assessment_min * lk.assessment_factor if t_co < t_arr else lk.assessment_min
+        t_leave = max(t_arr + assess, t_co, t_arr + svc * lk.mediation_police_factor)
+        if t_leave < t_end:
+            rec.police_released[e] = t_end - t_leave
+            return t_leave
+        return t_end
 
     @staticmethod
     def _last_arrival(e: int, t_arr: float, left, latest: dict, column) -> None:
