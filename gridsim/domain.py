@@ -110,8 +110,8 @@ def stage_label(stage: str, targets: dict | object) -> str:
 
 # --- the scheduler's event kinds ---------------------------------------------------------
 # Task kinds: one job for one responder (the engine's agencies give them meaning).
-P110, SUPPORT, CORDON, WORK, VERIFY, CORESP, BACKUP = range(7)
-TASK_KINDS = ("p110", "support", "cordon", "work", "verify", "coresponse", "backup")
+P110, SUPPORT, CORDON, WORK, VERIFY, CORESP, BACKUP, FIX = range(8)
+TASK_KINDS = ("p110", "support", "cordon", "work", "verify", "coresponse", "backup", "fix")
 # Timed event kinds on the scheduler's heap. Each is handled by exactly one registered
 # handler (see gridsim.engine.scheduler); an agency adds a kind by registering a handler.
 FREE, VERIFY_READY, SHIFT_ON, SHIFT_OFF, SAMPLE, WARMUP_END = range(6)

@@ -1,11 +1,18 @@
-"""Demand: 110 incidents, 12345 calls and grid patrol reports, generated in vectorised batches.
+"""Demand: 110 calls, 12345 calls and latent hazards, generated in vectorised batches.
 
 Arrivals are non-homogeneous Poisson with a piecewise-constant rate per simulated hour
-(hour-of-day x day-of-week profile), placed in grids in proportion to population (patrol
-reports: in proportion to the on-duty workers who find them). A surge adds a superposed
-Poisson stream in the chosen divisions and window. Each source draws from its own random
-stream, so changing staffing (which changes patrol reports) leaves 110 and 12345 calls
-identical: common random numbers across scenario variants.
+(hour-of-day x day-of-week profile), placed in grids in proportion to population. A surge adds
+a superposed Poisson stream in the chosen divisions and window. Each source draws from its own
+random stream, so changing staffing leaves every call and hazard identical: common random
+numbers across scenario variants.
+
+The two call centres are linked (facts.md: "12345 ... connected with 110"): a share of 110
+calls are not police matters and are handed to 12345 after triage; a share of 12345 calls are
+police matters and are handed to 110 after the talk. Every 12345 call waits for a call-taker
+seat (gridsim.engine.answer_queue: an FCFS queue on the hourly seat roster, solved here because
+every call's arrival is known before the loop); a call resolved on the line files no work order
+and is kept only in the hourly call statistics. Hazards arise latent; grid patrols find them
+during the run (gridsim.engine.agencies.grid_patrols).
 """
 
 from __future__ import annotations
@@ -15,25 +22,45 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridsim.city import City
-from gridsim.domain import GRID_ROLES, SOURCE_CODE
+from gridsim.domain import SOURCE_CODE
+from gridsim.engine.answer_queue import answer_calls
+from gridsim.engine.distributions import sample
 from gridsim.scenario import Scenario
-from gridsim.engine.shifts import shift_intervals
 
+NO_TRANSFER, FROM_110, FROM_12345 = 0, 1, 2
+TRANSFER_NAMES = ("", "110->12345", "12345->110")
+"""Codes of the `transfer` column: how an event crossed between the two call centres."""
+
+
+@dataclass
+class HotlineCalls:
+    """Every 12345 call of the run, summed per simulated hour of arrival (a year has ~11 M calls:
+    only these sums are kept). Waits are seconds."""
+
+    calls: np.ndarray             # calls arriving in the hour (direct and handed over from 110)
+    wait_s_sum: np.ndarray        # their total wait for a seat, s
+    within_30s: np.ndarray        # answered within 30 s
+    first_contact: np.ndarray     # resolved on the line
+    to_110: np.ndarray            # handed to 110 (police matters)
+    from_110: np.ndarray          # handed over from 110 (not police matters)
+    wait_s_max: np.ndarray        # longest wait, s
 
 
 @dataclass
 class Demand:
-    """All events of one run, sorted by call time (event_id = position)."""
+    """All events of one run, sorted by t_call (a hazard's onset; event_id = position)."""
 
-    t_call: np.ndarray            # minutes from start
+    t_call: np.ndarray            # minutes from start: the first call (110 or 12345), or a hazard's onset
+    t_enter: np.ndarray           # its own agency takes it up: the 110 operator, the order filed, the onset
     source: np.ndarray            # int8 code, see SOURCE_CODE
     category: np.ndarray          # int16 index into category_names
     grid: np.ndarray              # int32 grid id
     x: np.ndarray | None          # event location, km (released once the model holds it)
     y: np.ndarray | None
+    t_answer: np.ndarray          # 12345 work orders: the call answered by a call-taker (NaN otherwise)
+    transfer: np.ndarray          # int8: NO_TRANSFER, FROM_110 (a 110 call handed to 12345), FROM_12345
     category_names: list[str]
-    hotline_calls: int            # all 12345 calls, including those resolved on first contact
-    first_contact_per_hour: np.ndarray   # 12345 calls resolved on first contact, per simulated hour
+    hotline: HotlineCalls
 
     def __len__(self) -> int:
         return len(self.t_call)
@@ -133,77 +160,106 @@ def _skew_placement(rng, scenario: Scenario, city: City, g: np.ndarray, cat: np.
     return g
 
 
-def _patrol_reports(rng, scenario: Scenario, city: City, horizon_min: float):
-    """Reports found by on-duty grid workers: rate per worker-hour x workers on duty."""
-    rates = scenario.demand.patrol_reports_per_hour
-    sg = scenario.surge
-    surge_on = sg.enabled and "grid" in sg.sources and sg.multiplier != 1.0
-    divs = [city.division_names.index(d) for d in sg.divisions] if surge_on else []
-    ts, gs = [], []
-    for role in GRID_ROLES:
-        rate = rates[role]
-        workers = {"fulltime": city.grid_fulltime, "leader": city.grid_leaders,
-                   "parttime": city.grid_parttime}[role].astype(float)
-        if rate <= 0 or workers.sum() == 0:
-            continue
-        for a, b in shift_intervals(scenario, role, horizon_min):
-            n = rng.poisson(rate * workers.sum() * (b - a) / 60.0)
-            ts.append(a + rng.random(n) * (b - a))
-            gs.append(_pick(rng, workers, n))
-            if surge_on:
-                lo, hi = max(a, sg.start_hour * 60), min(b, (sg.start_hour + sg.duration_hours) * 60)
-                if hi > lo:
-                    in_div = np.isin(city.grid_div, divs)
-                    w = workers * in_div
-                    if sg.multiplier > 1 and w.sum() > 0:
-                        ne = rng.poisson(rate * w.sum() * (hi - lo) / 60.0 * (sg.multiplier - 1.0))
-                        ts.append(lo + rng.random(ne) * (hi - lo))
-                        gs.append(_pick(rng, w, ne))
-                    elif sg.multiplier < 1:
-                        t, g = ts[-1], gs[-1]
-                        drop = (t >= lo) & (t < hi) & in_div[g] & (rng.random(len(t)) < 1 - sg.multiplier)
-                        ts[-1], gs[-1] = t[~drop], g[~drop]
-    if not ts:
-        return np.empty(0), np.empty(0, dtype=np.int32)
-    return np.concatenate(ts), np.concatenate(gs).astype(np.int32)
+def _hazard_arrivals(rng, scenario: Scenario, city: City, hours: int):
+    """Latent hazards: demand.hazards_per_100k_day x population, uniform in time, by population."""
+    per_day = scenario.demand.hazards_per_100k_day * float(city.grid_population.sum()) / 1e5
+    return _poisson_arrivals(rng, scenario, city, np.full(hours, per_day / 24.0), "grid")
+
+
+def _hourly_sums(t: np.ndarray, values: np.ndarray, hours: int) -> np.ndarray:
+    h = np.minimum((t // 60).astype(np.int64), hours - 1)
+    return np.bincount(h, weights=values, minlength=hours)[:hours]
 
 
 def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random.Generator],
                     horizon_min: float) -> Demand:
     """All events of a run. `streams` has one generator per source: demand_110/_12345/_grid."""
     hours = int(np.ceil(horizon_min / 60.0))
-    dm = scenario.demand
+    dm, hl = scenario.demand, scenario.hotline
     names = list(scenario.categories.keys())
-    parts = []
+    parts = []           # (t_call, t_enter, grid, source, category, t_answer, transfer, (x, y))
 
+    # 110 calls: valid incidents arrive directly, less those handed over from 12345 (the source's
+    # total counts both); a share of all 110 calls are not police matters and go to 12345.
     rng = streams["demand_110"]
-    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", dm.police_per_day, hours), "110")
+    direct = max(dm.police_per_day - dm.hotline_per_day * hl.to_110_share, 0.0)
+    per_day = direct / (1.0 - hl.from_110_share)
+    t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", per_day, hours), "110")
+    handed = rng.random(len(t)) < hl.from_110_share
+    t_handed = t[handed] + sample(rng, scenario.police.triage, int(handed.sum()))   # after the 110 triage
+    t_from_110, g_from_110 = t[handed], g[handed]
+    t, g = t[~handed], g[~handed]
     cat = _categories(rng, scenario, "110", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, g, np.full(len(t), SOURCE_CODE["110"]), cat, *_place(rng, scenario, city, g)))
+    parts.append((t, t, g, SOURCE_CODE["110"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g)))
 
+    # 12345 calls, direct and handed over from 110, queue for a seat in arrival order
     rng = streams["demand_12345"]
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm.hotline_per_day, hours), "12345")
-    first = rng.random(len(t)) < dm.hotline_first_contact_share
-    fc_per_hour = np.bincount((t[first] // 60).astype(int), minlength=hours)[:hours]
-    hotline_calls = len(t)
-    t, g = t[~first], g[~first]
-    cat = _categories(rng, scenario, "12345", len(t), names)
-    g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, g, np.full(len(t), SOURCE_CODE["12345"]), cat, *_place(rng, scenario, city, g)))
+    t_first = np.concatenate([t, t_from_110])              # the citizen's first call
+    t_arrive = np.concatenate([t, t_handed])               # reaches the 12345 queue
+    g = np.concatenate([g, g_from_110])
+    via_110 = np.concatenate([np.zeros(len(t), bool), np.ones(len(t_handed), bool)])
+    order = np.argsort(t_arrive, kind="stable")
+    t_first, t_arrive, g, via_110 = t_first[order], t_arrive[order], g[order], via_110[order]
+    n = len(t_arrive)
+    cat = _categories(rng, scenario, "12345", n, names)
+    talk = sample(rng, hl.talk, n)
+    fcr_share = np.array([scenario.categories[c].first_contact_share for c in names])
+    to_110 = ~via_110 & (rng.random(n) < hl.to_110_share)    # a call 110 handed over is not sent back
+    resolved = ~to_110 & (rng.random(n) < fcr_share[cat])
+    t_answer = answer_calls(t_arrive, talk, hl.seats_hourly)
+    t_filed = t_answer + talk
+    wait_s = (t_answer - t_arrive) * 60.0
+    one = np.ones(n)
+    hotline = HotlineCalls(
+        calls=_hourly_sums(t_arrive, one, hours).astype(np.int64),
+        wait_s_sum=_hourly_sums(t_arrive, wait_s, hours),
+        within_30s=_hourly_sums(t_arrive, (wait_s <= 30.0).astype(float), hours).astype(np.int64),
+        first_contact=_hourly_sums(t_arrive, resolved.astype(float), hours).astype(np.int64),
+        to_110=_hourly_sums(t_arrive, to_110.astype(float), hours).astype(np.int64),
+        from_110=_hourly_sums(t_arrive, via_110.astype(float), hours).astype(np.int64),
+        wait_s_max=_hourly_max(t_arrive, wait_s, hours),
+    )
+    # police matters become 110 incidents once the call-taker hands them over
+    m = int(to_110.sum())
+    cat110 = _categories(rng, scenario, "110", m, names)
+    parts.append((t_first[to_110], t_filed[to_110], g[to_110], SOURCE_CODE["110"], cat110, None, FROM_12345,
+                  _place(rng, scenario, city, g[to_110])))
+    # the rest not resolved on the line become work orders, filed when the talk ends
+    wo = ~to_110 & ~resolved
+    g_wo = _skew_placement(rng, scenario, city, g[wo], cat[wo], names)
+    parts.append((t_first[wo], t_filed[wo], g_wo, SOURCE_CODE["12345"], cat[wo], t_answer[wo],
+                  np.where(via_110[wo], FROM_110, NO_TRANSFER), _place(rng, scenario, city, g_wo)))
 
+    # latent hazards: the event enters at its onset; patrols find it (or not) during the run
     rng = streams["demand_grid"]
-    t, g = _patrol_reports(rng, scenario, city, horizon_min)
-    parts.append((t, g, np.full(len(t), SOURCE_CODE["grid"]), _categories(rng, scenario, "grid", len(t), names),
-                  *_place(rng, scenario, city, g)))
+    t, g = _hazard_arrivals(rng, scenario, city, hours)
+    parts.append((t, t, g, SOURCE_CODE["grid"], _categories(rng, scenario, "grid", len(t), names), None, NO_TRANSFER,
+                  _place(rng, scenario, city, g)))
 
-    t = np.concatenate([p[0] for p in parts])
-    keep = t < horizon_min
-    order = np.argsort(t[keep], kind="stable")
-    col = lambda i, dt: np.concatenate([p[i] for p in parts])[keep][order].astype(dt)  # noqa: E731
-    return Demand(t_call=t[keep][order], source=col(2, np.int8), category=col(3, np.int16),
-                  grid=col(1, np.int32), x=col(4, float), y=col(5, float), category_names=names,
-                  hotline_calls=hotline_calls, first_contact_per_hour=fc_per_hour)
+    t_call = np.concatenate([p[0] for p in parts])
+    keep = t_call < horizon_min
+    order = np.argsort(t_call[keep], kind="stable")
+
+    def col(values, dtype):
+        return np.asarray(values, dtype=dtype)[keep][order]
+
+    def per_part(i, dtype, blank):
+        return col(np.concatenate([np.broadcast_to(p[i] if p[i] is not None else blank, len(p[0])).astype(dtype)
+                                   for p in parts]), dtype)
+
+    x = col(np.concatenate([p[7][0] for p in parts]), float)
+    y = col(np.concatenate([p[7][1] for p in parts]), float)
+    return Demand(t_call=col(t_call, float), t_enter=per_part(1, float, np.nan), source=per_part(3, np.int8, 0),
+                  category=per_part(4, np.int16, 0), grid=per_part(2, np.int32, 0), x=x, y=y, t_answer=per_part(5, float, np.nan),
+                  transfer=per_part(6, np.int8, NO_TRANSFER), category_names=names, hotline=hotline)
+
+
+def _hourly_max(t: np.ndarray, values: np.ndarray, hours: int) -> np.ndarray:
+    out = np.zeros(hours)
+    np.maximum.at(out, np.minimum((t // 60).astype(np.int64), hours - 1), values)
+    return out
 
 
 def _place(rng: np.random.Generator, scenario: Scenario, city: City, g: np.ndarray):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridsim.city import City
-from gridsim.domain import BUILT, ROUTINE, SOURCES, URGENT
+from gridsim.domain import BUILT, ROUTINE, SOURCE_CODE, SOURCES, URGENT
 from gridsim.engine.demand import Demand
 from gridsim.engine.distributions import sample
 from gridsim.scenario import Scenario
@@ -25,8 +25,12 @@ from gridsim.scenario import Scenario
 class EventStatic:
     """Per-event columns fixed before the loop (numpy, for the events table)."""
 
-    t_call: np.ndarray
-    t_ready: np.ndarray           # ready for dispatch: after 110 triage or work-order registration + hops
+    t_call: np.ndarray            # the first call, or a hazard's onset (the table puts the finding time in t_call)
+    t_ready: np.ndarray           # the loop takes it up: after 110 triage, when a 12345 order is filed, a hazard's onset
+    t_answer: np.ndarray          # 12345 orders: call answered
+    transfer: np.ndarray          # gridsim.engine.demand transfer codes
+    minor: np.ndarray             # work orders: a grid worker resolves it on the spot (else its department)
+    department: np.ndarray        # work orders: index into spec.departments of the responsible department (-1: none)
     grid: np.ndarray
     category: np.ndarray
     source: np.ndarray
@@ -47,6 +51,12 @@ class RunInputs:
     report_back: array            # work order: handling reported back to the platform, min
     verify_dur: array             # work order: on-site verification time, min
     close_delay: array            # work order: platform closes after verification, min
+    minor: array                  # work order: 1 = a grid worker resolves it on the spot, 0 = its department
+    route_first: array            # work order: dispatcher minutes at its first office
+    route_second: array           # ... and at its second (if it takes one)
+    dept_work: array              # department matter: a handler's working minutes
+    dept_lead: array              # ... then working minutes waiting on others
+    file_delay: array             # patrol-found matter: the finder files it in the app, min
     sup_left: array               # 110: support units still to be sent (counts down)
     cor_left: array               # 110: cordon checkpoints still to be reached (counts down)
     extra: dict[int, tuple[float, float, float, float]]
@@ -56,6 +66,7 @@ class RunInputs:
     cat_units: list[int]          # category -> police units sent to each incident (110)
     cat_prio: list[int]           # category -> URGENT / ROUTINE
     cat_coresp: list[bool]        # category -> a grid worker co-responds (110 only)
+    cat_dept: list[int]           # category -> responsible department index (-1: none)
     grid_sc: list[int]            # grid -> sub-center
     grid_div: list[int]           # grid -> division
     grid_origin: list             # grid -> (x, y) its worker sets out from when its workstation is unbuilt, else None
@@ -82,7 +93,13 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
     n_checkpoints = len(spec.exits) if pt.cordon_mode == "exits" else pt.ring_points
     lc, pol = spec.lifecycle, spec.police
 
-    t_ready = d.t_call.copy()
+    t_ready = d.t_enter.copy()
+    minor_p = np.array([cats[c].minor_share for c in names])
+    owner = {c: k for k, dep in enumerate(spec.departments.values()) for c in dep.categories}
+    cat_dept = np.array([owner.get(c, -1) for c in names], dtype=np.int64)
+    minor = np.zeros(n, dtype=bool)
+    route_first, route_second = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    dept_work, dept_lead, file_delay = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     service, turnout = np.zeros(n, np.float32), np.zeros(n, np.float32)
     report_back, verify_dur, close_delay = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)
     needs_sup, needs_cor = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int8)
@@ -111,19 +128,17 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
                 e = int(idx[j])
                 extra[e] = (float(sup_s[j]), float(hold[j]), float(assess[j]), float(command[j]), float(d.t_call[e]))
             continue
-        # work orders: registration, routing hops (unbuilt levels push the order up), lifecycle steps
-        reg = sample(rng, lc.register if source == "12345" else lc.register_patrol, m)
-        hop_sc = sample(rng, lc.hop_subcenter, m) if source == "12345" else np.zeros(m)
-        hop_ws = sample(rng, lc.hop_workstation, m) if source == "12345" else np.zeros(m)
-        hop_grid = sample(rng, lc.hop_grid, m)
-        x_sc = sample(rng, lc.unbuilt_subcenter_extra, m)
-        x_ws = sample(rng, lc.unbuilt_workstation_extra, m)
-        wsb, scb = ws_built[d.grid[idx]], sc_built[d.grid[idx]]
-        if source == "12345":
-            delay = reg + hop_sc + np.where(scb, 0.0, x_sc) + np.where(wsb, hop_ws, x_ws) + hop_grid
-        else:   # a patrol report starts at the workstation; without one it goes to the sub-center
-            delay = reg + np.where(wsb, 0.0, x_ws + np.where(scb, 0.0, x_sc)) + hop_grid
-        t_ready[idx] += delay
+        # work orders: minor (a grid worker on the spot) or the department's; dispatcher and
+        # department times are drawn here, the queues they wait in are the loop's
+        minor[idx] = rng.random(m) < minor_p[cat]
+        route_first[idx] = sample(rng, spec.routing.handling, m)
+        route_second[idx] = sample(rng, spec.routing.handling, m)
+        for k, dep in enumerate(spec.departments.values()):
+            sel = idx[cat_dept[cat] == k]
+            dept_work[sel] = sample(rng, dep.handling, len(sel))
+            dept_lead[sel] = sample(rng, dep.lead, len(sel))
+        if source == "grid":
+            file_delay[idx] = sample(rng, lc.register_patrol, m)
         report_back[idx] = sample(rng, lc.report_back, m)
         verify_dur[idx] = sample(rng, lc.verify_onsite, m)
         close_delay[idx] = sample(rng, lc.close, m)
@@ -135,19 +150,25 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
         s_, dv = city.grid_sc[g], city.grid_div[g]
         grid_origin[g] = ((float(city.sc_x[s_]), float(city.sc_y[s_])) if sc_built[g]
                           else (float(city.div_x[dv]), float(city.div_y[dv])))
-    static = EventStatic(t_call=d.t_call, t_ready=t_ready, grid=d.grid, category=d.category, source=d.source,
+    is_wo = d.source != SOURCE_CODE["110"]
+    department = np.where(is_wo & ~minor, cat_dept[d.category], -1)
+    static = EventStatic(t_call=d.t_call, t_ready=t_ready, t_answer=d.t_answer, transfer=d.transfer, minor=minor & is_wo,
+                         department=department, grid=d.grid, category=d.category, source=d.source,
                          needs_support=needs_sup, needs_cordon=needs_cor)
     inputs = RunInputs(
         grid=as_array(d.grid, "i"), cat=as_array(d.category, "h"),
         x=as_array(d.x, "d"), y=as_array(d.y, "d"),
         service=as_array(service, "f"), turnout=as_array(turnout, "f"),
         report_back=as_array(report_back, "f"), verify_dur=as_array(verify_dur, "f"),
-        close_delay=as_array(close_delay, "f"),
+        close_delay=as_array(close_delay, "f"), minor=as_array(minor, "b"),
+        route_first=as_array(route_first, "f"), route_second=as_array(route_second, "f"),
+        dept_work=as_array(dept_work, "f"), dept_lead=as_array(dept_lead, "f"), file_delay=as_array(file_delay, "f"),
         sup_left=as_array(needs_sup, "b"), cor_left=as_array(needs_cor, "b"), extra=extra,
         urban=as_array(city.grid_urban[d.grid], "b"),
         cat_units=[cats[c].police_units for c in names],
         cat_prio=[URGENT if cats[c].priority == "urgent" else ROUTINE for c in names],
         cat_coresp=[bool(cats[c].grid_coresponse) and cats[c].source == "110" for c in names],
+        cat_dept=cat_dept.tolist(),
         grid_sc=city.grid_sc.tolist(), grid_div=city.grid_div.tolist(), grid_origin=grid_origin,
     )
     return static, inputs

@@ -17,20 +17,26 @@ import mesa
 import numpy as np
 
 from gridsim.city import City, build_city, project_like_city
-from gridsim.domain import GRID_ROLES, POLICE, ROLE_CODE, ROLE_NAME, ROLES
+from gridsim.domain import GRID_ROLES, POLICE, ROLE_CODE, ROLE_NAME, ROLES, SOURCE_CODE
 from gridsim.engine.agencies.command_centre import CommandCentre110
 from gridsim.engine.agencies.grid_workforce import GridWorkforce
+from gridsim.engine.agencies.departments import Departments
+from gridsim.engine.agencies.grid_patrols import GridPatrols
 from gridsim.engine.agencies.hotline_centre import HotlineCentre
+from gridsim.engine.agencies.platform import WorkOrderPlatform
 from gridsim.engine.agencies.police_fleet import PoliceFleet, plan_fleet
+from gridsim.engine.agencies.routing import RoutingNetwork
+from gridsim.engine.patrol_routes import PatrolParams, build_routes
 from gridsim.engine.demand import Demand, generate_demand
 from gridsim.engine.inputs import as_array, build_run_inputs
 from gridsim.engine.records import EventRecords
 from gridsim.engine.scheduler import Scheduler
 from gridsim.engine.shifts import on_duty_minutes, shift_intervals
+from gridsim.engine.workclock import WorkClock
 from gridsim.scenario import Scenario, ScenarioError
 
 STREAMS = ("demand_110", "demand_12345", "demand_grid", "service_110", "service_12345", "service_grid",
-           "posts")
+           "posts", "patrol_routes", "patrol_exposure")
 Progress = Callable[[float], None]
 """Progress callback: called with the simulated days just completed (1/24 per hour)."""
 
@@ -56,6 +62,14 @@ def busy_police(model: "CityModel") -> int:
 
 def busy_grid_workers(model: "CityModel") -> int:
     return sum(model.grid_workforce.busy_by_role)
+
+
+def department_backlog(model: "CityModel") -> int:
+    return model.departments.open_cases
+
+
+def latent_hazards(model: "CityModel") -> int:
+    return model.grid_patrols.latent_count()
 
 
 EXIT_MAX_GAP_KM = 15.0
@@ -97,6 +111,7 @@ class CityModel(mesa.Model):
         self.horizon_min = spec.run.days * 1440.0
         self.warmup_min = spec.run.warmup_hours * 60.0
         self.progress = progress or None
+        self.work_clock = WorkClock.for_run(spec)
         streams = run_streams(self.seed_value, replication)
         self.demand: Demand = generate_demand(spec, self.city, streams, self.horizon_min)
         self.static, inputs = build_run_inputs(spec, self.city, self.demand, streams)
@@ -115,20 +130,49 @@ class CityModel(mesa.Model):
         self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, min_per_km,
                                             tuple(ROLE_CODE[r] for r in rules.grid_role_order),
                                             tuple(ROLE_CODE[r] for r in rules.verify_role_order),
-                                            rules.verify_work_orders, rules.borrow_radius_km,
-                                            self.warmup_min, self.horizon_min)
+                                            rules.borrow_radius_km, self.warmup_min, self.horizon_min)
         self.command_centre = CommandCentre110(self, self.scheduler, self.city, inputs, self.police_fleet,
                                                self.grid_workforce, spec.patrol, exit_positions(spec, self.city),
                                                rules.cordon_candidate_subcenters)
-        self.hotline_centre = HotlineCentre(self, self.scheduler, self.grid_workforce, self.demand.hotline_calls,
-                                            self.demand.first_contact_per_hour)
         self.shifts = {r: shift_intervals(spec, ROLE_NAME[r], self.horizon_min) for r in range(len(ROLES))}
+        self._work_orders(spec, inputs, streams)
         self.datacollector = mesa.DataCollector(model_reporters={
             "police_queue": police_queue, "grid_queue": grid_queue,
-            "busy_police": busy_police, "busy_grid_workers": busy_grid_workers})
+            "busy_police": busy_police, "busy_grid_workers": busy_grid_workers,
+            "department_backlog": department_backlog, "latent_hazards": latent_hazards})
         self.warm_snapshot: dict | None = None
         self.events_processed = 0
         self.started = self.finished = False
+
+    def _work_orders(self, spec: Scenario, inputs, streams: dict[str, np.random.Generator]) -> None:
+        """The work-order side: the call centre, the platform, the dispatcher offices, the
+        departments and the grid patrols, wired to each other and to the grid workforce."""
+        sch, W = self.scheduler, self.grid_workforce
+        self.platform = WorkOrderPlatform(self, sch, inputs, self.records, spec.dispatch.verify_work_orders)
+        self.hotline_centre = HotlineCentre(self, sch, self.demand.hotline, self.platform.order_filed)
+        r = spec.routing
+        self.routing = RoutingNetwork(self, sch, self.city, {"division": r.division_dispatchers,
+                                                             "subcenter": r.subcenter_dispatchers,
+                                                             "workstation": r.workstation_dispatchers},
+                                      self.warmup_min, self.horizon_min, self.platform.routed, len(self.demand))
+        deps = spec.departments
+        self.departments = Departments(self, sch, self.work_clock, list(deps),
+                                       [d.staff_per_division for d in deps.values()],
+                                       [d.duty_staff_per_division for d in deps.values()],
+                                       len(self.city.division_names), self.warmup_min, self.horizon_min,
+                                       self.platform.department_done)
+        params = PatrolParams.from_scenario(spec)
+        routes = build_routes(self.city, params.route_points, params.walk_kmh, streams["patrol_routes"])
+        hazards = np.flatnonzero(self.demand.source == SOURCE_CODE["grid"])
+        self.grid_patrols = GridPatrols(self, sch, self.city, routes, params, hazards, self.demand.grid[hazards],
+                                        np.frombuffer(inputs.x, dtype=np.float64)[hazards],
+                                        np.frombuffer(inputs.y, dtype=np.float64)[hazards],
+                                        {r_: self.shifts[r_] for r_ in range(len(ROLES)) if r_ != POLICE},
+                                        streams["patrol_exposure"], self.horizon_min, self.platform.hazard_found)
+        self.platform.connect(self.routing, W, self.departments)
+        W.kind_reported = self.platform.kind_reported
+        W.patrols = self.grid_patrols
+        W.patrol_roles = [r_ != POLICE and params.patrol_share[r_] > 0 for r_ in range(len(ROLES))]
 
     # ------------------------------------------------------------------ loop
     def run_events(self) -> None:
@@ -150,6 +194,7 @@ class CityModel(mesa.Model):
             self.finished = True
             # per-event loop inputs are no longer needed: free them before the table is built
             self.police_fleet.inputs = self.grid_workforce.inputs = self.command_centre.inputs = None
+            self.platform.inputs = None
 
     @property
     def clock(self) -> float:
@@ -220,8 +265,10 @@ class CityModel(mesa.Model):
                 # 110 incidents between ready-for-dispatch and their first unit freeing (Little's law check)
                 "incidents_110_in_system_mean": (end["p110"] - snap["p110"]) / span,
             },
-            "hotline_calls": int(self.hotline_centre.calls),
-            "hotline_first_contact": self.hotline_centre.first_contact_after(self.warmup_min),
+            "hotline": self.hotline_centre.stats(self.warmup_min),
+            "routing": self.routing.level_stats(),
+            "departments": self.departments.stats(self.horizon_min),
+            "grid_patrols": self.grid_patrols.stats(self.horizon_min),
             "events_processed": int(self.events_processed),
             "hourly": self.datacollector.get_model_vars_dataframe().to_dict(orient="list"),
         }

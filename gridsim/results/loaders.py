@@ -170,6 +170,12 @@ class RunData:
         return float(self.summary.get("warmup_hours", self.scenario.run.warmup_hours)) * 60.0
 
     @property
+    def work_order_warmup_min(self) -> float:
+        """Work-order stages skip orders filed earlier (run.work_order_warmup_hours)."""
+        hours = self.summary.get("work_order_warmup_hours", self.scenario.run.work_order_warmup_hours)
+        return float(hours) * 60.0
+
+    @property
     def days(self) -> float:
         return float(self.summary.get("days", self.scenario.run.days))
 
@@ -183,7 +189,8 @@ class RunData:
 
     def elapsed(self, stage: str) -> pd.DataFrame:
         """Judged events of a stage after the warm-up: event_id, elapsed, met (see analysis.metrics)."""
-        return stage_elapsed(self.events, stage, self.targets, self.horizon_min, self.warmup_min)
+        return stage_elapsed(self.events, stage, self.targets, self.horizon_min, self.warmup_min,
+                             work_order_warmup_min=self.work_order_warmup_min)
 
 
 OUTLINES_KEY = "city.outlines_file"

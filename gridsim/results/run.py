@@ -67,18 +67,19 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
     run = scenario.run
     horizon = run.days * 1440.0
     warm = run.warmup_hours * 60.0
+    wo_warm = run.work_order_warmup_hours * 60.0
     targets = scenario.targets.as_dict()
     counted = events[events["t_call"] >= warm]
     by = {}
     for key in ("division", "category", "hour", "source"):
-        tab = stage_table_by(events, key, targets, horizon, warm)
+        tab = stage_table_by(events, key, targets, horizon, warm, work_order_warmup_min=wo_warm)
         by[key] = tab.to_dict(orient="records")
     volumes = {
         "110_incidents": int((counted["source"] == "110").sum()),
         "12345_work_orders": int((counted["source"] == "12345").sum()),
         "grid_patrol_reports": int((counted["source"] == "grid").sum()),
-        "hotline_calls": stats["hotline_calls"],
-        "hotline_first_contact_after_warmup": stats["hotline_first_contact"],
+        "hotline_calls": stats["hotline"]["calls"],
+        "hotline_first_contact_after_warmup": stats["hotline"]["first_contact"],
         "open_at_end": int(counted["open"].sum()),
         "events_after_warmup": int(len(counted)),
         "events_total": int(len(events)),
@@ -93,13 +94,18 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
         "streams": {name: [replication, k] for k, name in enumerate(STREAMS)},
         "days": run.days,
         "warmup_hours": run.warmup_hours,
+        "work_order_warmup_hours": run.work_order_warmup_hours,
         "horizon_min": horizon,
         "wall_seconds": round(wall_seconds, 3),
         "targets": {k: v for k, v in targets.items()},
-        "stages": stage_table(events, targets, horizon, warm),
+        "stages": stage_table(events, targets, horizon, warm, work_order_warmup_min=wo_warm),
         "volumes": volumes,
         "utilisation": stats["utilisation"],
         "queues": stats["queues"],
+        "hotline": stats["hotline"],
+        "routing": stats["routing"],
+        "departments": stats["departments"],
+        "grid_patrols": stats["grid_patrols"],
         "by": by,
     }
     if keep_hourly:
@@ -198,9 +204,6 @@ BYTES_PER_EVENT = 400.0
 baseline (9.15 M events) peaked at 3.74 GiB (3.92 GB, measured with the police patrol model);
 30 days (0.75 M events) at 0.66 GB. The estimate errs a little high: 3.78 GiB for the year."""
 
-_PATROL_STAFF = {"fulltime": "fulltime_workers", "leader": "grid_leaders", "parttime": "parttime_workers"}
-
-
 @dataclass(frozen=True)
 class MemoryEstimate:
     """Expected events of a run and the peak memory they need."""
@@ -209,18 +212,22 @@ class MemoryEstimate:
     bytes: float
 
 
+def expected_per_day(scenario: Scenario) -> dict[str, float]:
+    """Expected events per day by source from the demand rates alone (no city, no arrays):
+    valid 110 incidents; 12345 calls, direct and handed over from 110, that file an order;
+    hazards arising (each is a row, found or not)."""
+    dm, hl = scenario.demand, scenario.hotline
+    filed = 1.0 - sum(c.share * c.first_contact_share for c in scenario.categories_of("12345").values())
+    from_110 = dm.police_per_day / (1.0 - hl.from_110_share) * hl.from_110_share
+    return {"110": dm.police_per_day,
+            "12345": (dm.hotline_per_day * (1.0 - hl.to_110_share) + from_110) * filed,
+            "grid": dm.hazards_per_100k_day * scenario.city.population_total / 1e5}
+
+
 def expected_events(scenario: Scenario) -> float:
-    """Expected events (110 incidents, 12345 work orders, patrol reports) of a run, from the
-    demand rates alone: no city, no arrays, so it is instant even for absurd sizes."""
-    run, dm, sg = scenario.run, scenario.demand, scenario.surge
-    per_source = {"110": dm.police_per_day,
-                  "12345": dm.hotline_per_day * (1.0 - dm.hotline_first_contact_share),
-                  "grid": 0.0}
-    for role, staff_key in _PATROL_STAFF.items():
-        sh = scenario.shifts[role]
-        duty_h = (5 * max(0.0, sh.weekday_hours[1] - sh.weekday_hours[0])
-                  + 2 * max(0.0, sh.weekend_hours[1] - sh.weekend_hours[0])) / 7.0
-        per_source["grid"] += dm.patrol_reports_per_hour[role] * getattr(scenario.staff, staff_key) * duty_h
+    """Expected events of a run (see expected_per_day): instant even for absurd sizes."""
+    run, sg = scenario.run, scenario.surge
+    per_source = expected_per_day(scenario)
     total = run.days * sum(per_source.values())
     if sg.enabled and sg.multiplier > 1.0:      # extra events in the surge window (all divisions: an upper bound)
         hours = max(0.0, min(sg.duration_hours, run.days * 24.0 - sg.start_hour))

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from gridsim.city import City
-from gridsim.domain import BUILT, HANDLED_LEVELS, PRIORITIES, ROLES, SOURCES, URGENT, ROUTINE
+from gridsim.domain import HANDLED_LEVELS, PRIORITIES, ROLES, SOURCE_CODE, SOURCES, URGENT, ROUTINE
+from gridsim.engine.demand import TRANSFER_NAMES
 from gridsim.engine.records import SPARSE_TIME_COLUMNS, TIME_COLUMNS, EventRecords
+from gridsim.engine.workclock import WorkClock
 from gridsim.scenario import Scenario
 
 NAN = math.nan
@@ -30,14 +32,22 @@ COLUMNS = {
     "subcenter_id": "its sub-center",
     "division": "its county-level division",
     "urban": "the grid is urban (verification deadline 1 h, else 2 h)",
-    "handled_level": "work orders: 'workstation' | 'subcenter' | 'division' (unbuilt levels push it up); 110: 'police'",
-    "t_call": "entered the system: the call, or the patrol report",
-    "t_ready": "ready for dispatch: after 110 triage, or after work-order registration and routing hops",
-    "t_dispatch": "a responder is assigned and sets out (target: respond within 3 min of t_call)",
+    "handled_level": "work orders: the office that handed it to its handler: 'workstation' | 'subcenter' | 'division' "
+                     "(an unbuilt level's step is done by the level above); '' = not routed (fixed on the spot, or "
+                     "still in an office's queue); 110: 'police'",
+    "transfer": "'' | '110->12345' (a 110 call that was not a police matter) | '12345->110' (a police matter called in to 12345)",
+    "handler": "work orders: 'grid' (a grid worker resolves a minor matter) or the responsible department",
+    "t_onset": "hazards (source 'grid'): when the latent hazard arose",
+    "t_call": "entered the system: the citizen's first call (110 or 12345), or the patrol finding a hazard (NaN: not found yet)",
+    "t_answer": "12345 orders: the call answered by a call-taker",
+    "t_ready": "the loop takes it up: after 110 triage; a 12345 order filed at the end of the call; a hazard's onset",
+    "t_dispatch": "110: a unit is assigned and sets out (target: respond within 3 min of t_call); work orders: routed "
+                  "to the responsible unit (department or grid): the case clock starts",
     "t_arrive": "first responder on scene (target: 5 min in urban grids, 10 in rural ones, for 110 incidents)",
     "travel_min": "first responder's travel time, min (road km at the hour's speed)",
     "t_units": "110 sending several units (categories.*.police_units): the last of them on scene",
-    "t_done": "on-scene handling finished",
+    "t_done": "handling finished (110: on scene; department matters: the case, including its wait on others)",
+    "fixed_on_spot": "patrol-found minor matter fixed by the finder at once (no routing, no verification)",
     "t_support": "last regional-support unit on scene (target 15 min)",
     "t_cordon": "last cordon checkpoint reached (target 30 min)",
     "t_report": "work order: handling reported back to the platform",
@@ -50,9 +60,13 @@ COLUMNS = {
     "responder_borrowed": "the first responder came from a neighbouring grid / sub-center",
     "preempted": "routine 110: times its unit was taken away for an urgent incident (the job was re-queued)",
     "coresponder_role": "role of the co-responding grid worker ('' = none available)",
-    "deadline_register_dispatch_min": "work order: limit for t_dispatch - t_call",
-    "deadline_verify_min": "work order: limit for t_verify - t_report",
-    "deadline_close_min": "work order: limit for t_close - t_call",
+    "scene_reported": "110 with linkage: minutes the grid worker was on scene before the first police unit (NaN: not first)",
+    "police_released": "110 a grid worker mediated: police minutes saved (the first unit left this much earlier)",
+    "due_register_dispatch": "work order: when the register-and-dispatch limit runs out (minutes from the run's start, "
+                             "on deadlines.register_dispatch_clock)",
+    "due_verify": "work order: when the verification limit runs out (from t_report, on deadlines.verify_clock)",
+    "due_close": "work order: when the closing limit runs out (categories.*.close_deadline_days on close_clock)",
+    "wd_to_close": "work order: working days from t_call to t_close, or to the end of the run while open",
     "open": "not closed by the end of the run (kept, never dropped)",
 }
 
@@ -70,7 +84,7 @@ def _sparse(values: dict, n: int, dtype, blank) -> np.ndarray:
     return out
 
 
-def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFrame:
+def to_frame(columns: dict, rec: EventRecords, horizon_min: float, clock: WorkClock, handled_level: array) -> pd.DataFrame:
     """The events table: the per-event columns (`event_columns`) plus the loop's stage times.
 
     Stage times after the horizon did not happen within the run: they become NaN and the event
@@ -99,26 +113,57 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float) -> pd.DataFra
     for col in SPARSE_TIME_COLUMNS:
         cols[col][cols[col] > horizon_min] = NAN
     cols["preempted"] = _sparse(rec.preempted, n, np.int8, 0)
+    cols["fixed_on_spot"] = _sparse(rec.fixed_on_spot, n, np.int8, 0).astype(bool)
+    for col in ("scene_reported", "police_released"):
+        cols[col] = _sparse(getattr(rec, col), n, np.float32, NAN)
+    hazard = ~np.isnan(cols["t_onset"])
+    cols["t_call"] = np.where(hazard, cols["t_found"], cols["t_call"])      # a hazard enters when found
     cols["open"] = np.isnan(cols["t_close"])
+    level = np.frombuffer(handled_level, dtype=np.int8).astype(np.int8) + 1     # -1 (not routed) -> ''
+    level[np.asarray(cols["source"].codes) == SOURCE_CODE["110"]] = 1          # 110: the police
+    cols["handled_level"] = pd.Categorical.from_codes(level, categories=[""] + list(HANDLED_LEVELS))
+    _work_order_clocks(cols, clock, horizon_min)
     return pd.DataFrame({name: cols[name] for name in COLUMNS}, copy=False)
 
 
-def event_columns(spec: Scenario, city: City, static, category_names: list[str]) -> dict:
+def _work_order_clocks(cols: dict, clock: WorkClock, horizon_min: float) -> None:
+    """Absolute due times of the three work-order limits, each on its own clock (event_columns
+    gives every row its limits as durations and the clock each runs on), and working days to close."""
+    for stage, ref in (("register_dispatch", "t_call"), ("verify", "t_report"), ("close", "t_call")):
+        limit, on_working = cols.pop(f"limit_{stage}"), cols.pop(f"working_{stage}")
+        due = np.full(len(limit), NAN)
+        for working in (False, True):
+            sel = (on_working == working) & ~np.isnan(limit) & ~np.isnan(cols[ref])
+            if sel.any():
+                due[sel] = clock.due(cols[ref][sel], limit[sel], "working" if working else "calendar")
+        cols[f"due_{stage}"] = due
+    wo = ~np.isnan(cols["due_close"]) | (cols["handler"] != "")
+    end = np.where(np.isnan(cols["t_close"]), horizon_min, cols["t_close"])
+    called = wo & ~np.isnan(cols["t_call"])
+    wd = np.full(len(end), NAN)
+    wd[called] = clock.working_days(cols["t_call"][called], end[called])
+    cols["wd_to_close"] = wd
+
+
+def event_columns(spec: Scenario, city: City, static, category_names: list[str], clock: WorkClock) -> dict:
     """The per-event columns that follow from the event's grid and category (and the run's
-    `EventStatic` columns), before the loop's stage times are added."""
+    `EventStatic` columns), before the loop's stage times are added; work-order limits as
+    durations with their clock (turned into due times once the loop's times are known)."""
     cats = spec.categories
     g, c, src = static.grid, static.category, static.source
     prio_of = np.array([URGENT if cats[k].priority == "urgent" else ROUTINE for k in category_names], dtype=np.int8)
-    close_h = np.array([cats[k].close_deadline_h for k in category_names])
-    ws_built = city.ws_status[city.grid_ws] == BUILT
-    sc_built = city.sc_status[city.grid_sc] == BUILT
-    level_of_grid = np.where(ws_built, 1, np.where(sc_built, 2, 3)).astype(np.int8)
-    is_wo = src != 0
+    close_working = np.array([cats[k].close_clock == "working" for k in category_names])
+    close_min = np.array([cats[k].close_deadline_days for k in category_names]) * np.where(
+        close_working, clock.day_min, 1440.0)
+    is_wo = src != SOURCE_CODE["110"]
     urgent = prio_of[c] == URGENT
     dl = spec.deadlines
-    deadline_v = np.where(is_wo, np.where(city.grid_urban[g], dl.verify_urban_min, dl.verify_rural_min), NAN)
+    limit_v = np.where(is_wo, np.where(city.grid_urban[g], dl.verify_urban_min, dl.verify_rural_min), NAN)
     if not spec.dispatch.verify_work_orders:
-        deadline_v[:] = NAN
+        limit_v[:] = NAN
+    hazard = src == SOURCE_CODE["grid"]
+    dept_names = np.array([""] + ["grid"] + list(spec.departments), dtype=object)
+    handler = np.where(is_wo, np.where(static.minor, 1, static.department + 2), 0)
     return {
         "event_id": np.arange(len(g), dtype=np.int64),
         "source": pd.Categorical.from_codes(src, categories=list(SOURCES)),
@@ -129,16 +174,21 @@ def event_columns(spec: Scenario, city: City, static, category_names: list[str])
         "subcenter_id": city.grid_sc[g].astype(np.int32),
         "division": pd.Categorical.from_codes(city.grid_div[g], categories=city.division_names),
         "urban": city.grid_urban[g],
-        "handled_level": pd.Categorical.from_codes(np.where(is_wo, level_of_grid[g], 0),
-                                                   categories=list(HANDLED_LEVELS)),
+        "transfer": pd.Categorical.from_codes(static.transfer, categories=list(TRANSFER_NAMES)),
+        "handler": pd.Categorical.from_codes(handler, categories=list(dept_names)),
+        "t_onset": np.where(hazard, static.t_call, NAN),
         "t_call": static.t_call,
+        "t_answer": static.t_answer,
         "t_ready": static.t_ready,
         "needs_support": static.needs_support,
         "needs_cordon": static.needs_cordon,
-        "deadline_register_dispatch_min": np.where(is_wo, np.where(urgent, dl.register_dispatch_urgent_min,
-                                                                    dl.register_dispatch_routine_min), NAN),
-        "deadline_verify_min": deadline_v,
-        "deadline_close_min": np.where(is_wo, close_h[c] * 60.0, NAN),
+        "limit_register_dispatch": np.where(is_wo, np.where(urgent, dl.register_dispatch_urgent_min,
+                                                            dl.register_dispatch_routine_min), NAN),
+        "working_register_dispatch": np.full(len(g), dl.register_dispatch_clock == "working"),
+        "limit_verify": limit_v,
+        "working_verify": np.full(len(g), dl.verify_clock == "working"),
+        "limit_close": np.where(is_wo, close_min[c], NAN),
+        "working_close": close_working[c],
     }
 
 
@@ -147,10 +197,11 @@ def events_table(model, until: float | None = None) -> pd.DataFrame:
     or as it stands at simulated minute `until`: only events called by then, and stage times
     scheduled later not yet reached (the records are copied, so the running model is not
     disturbed)."""
-    cols = event_columns(model.spec, model.city, model.static, model.demand.category_names)
+    cols = event_columns(model.spec, model.city, model.static, model.demand.category_names, model.work_clock)
+    levels = model.routing.handled_level
     if until is None:
-        return to_frame(cols, model.records, model.horizon_min)
+        return to_frame(cols, model.records, model.horizon_min, model.work_clock, levels)
     cols["t_ready"] = np.array(cols["t_ready"])
     until = min(until, model.horizon_min)
-    df = to_frame(cols, model.records.copy(), until)
+    df = to_frame(cols, model.records.copy(), until, model.work_clock, array(levels.typecode, levels))
     return df.iloc[:int(np.searchsorted(model.static.t_call, until, side="right"))]   # rows are in t_call order

@@ -32,9 +32,8 @@ from scipy.spatial import cKDTree
 
 from gridsim.analysis.metrics import mean_ci, paired_difference_ci
 from gridsim.city import City
-from gridsim.domain import BUILT, GRID_ROLES, STAGES
-from gridsim.engine.shifts import shift_intervals
-from gridsim.results.run import simulate
+from gridsim.domain import BUILT, STAGES
+from gridsim.results.run import expected_per_day, simulate
 from gridsim.scenario import Scenario
 
 RANDOM_SEED_OFFSET = 0x5173     # the random comparison set is drawn from seed + this
@@ -60,19 +59,10 @@ class SitingProblem:
 
 
 def expected_work_orders(scenario: Scenario, city: City) -> np.ndarray:
-    """Expected work orders per grid and day: dispatched 12345 requests by population, grid
-    patrol reports by the on-duty workers of each role (mean over a week of shifts)."""
-    dm = scenario.demand
+    """Expected work orders per grid and day: 12345 orders and hazards, both by population."""
     pop = city.grid_population / city.grid_population.sum()
-    out = dm.hotline_per_day * (1.0 - dm.hotline_first_contact_share) * pop
-    week = 7 * 1440.0
-    for role in GRID_ROLES:
-        rate = dm.patrol_reports_per_hour[role]
-        hours = sum(b - a for a, b in shift_intervals(scenario, role, week)) / 60.0 / 7.0
-        workers = {"fulltime": city.grid_fulltime, "leader": city.grid_leaders,
-                   "parttime": city.grid_parttime}[role]
-        out = out + rate * hours * workers
-    return out
+    per_day = expected_per_day(scenario)
+    return (per_day["12345"] + per_day["grid"]) * pop
 
 
 def coverage_radius_km(scenario: Scenario, coverage_min: float) -> float:

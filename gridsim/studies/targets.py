@@ -67,8 +67,8 @@ def _source_facts(scenario: Scenario, stage: str, sources: tuple[str, ...]) -> l
             facts.append("no 110 incidents (demand.police_per_day = 0)")
         elif src == "12345" and scenario.demand.hotline_per_day <= 0:
             facts.append("no 12345 work orders (demand.hotline_per_day = 0)")
-        elif src == "grid" and not any(v > 0 for v in scenario.demand.patrol_reports_per_hour.values()):
-            facts.append("no grid patrol reports (demand.patrol_reports_per_hour all 0)")
+        elif src == "grid" and scenario.demand.hazards_per_100k_day <= 0:
+            facts.append("no hazards for grid patrols to find (demand.hazards_per_100k_day = 0)")
         elif src != "110" and stage in ("respond", "on_scene") and not any(c.priority == "urgent" for c in cats.values()):
             facts.append(f"every {_SOURCE_NAMES[src][:-1]} category is routine ({', '.join(cats)})")
         elif stage == "support" and not any(c.support_prob > 0 for c in cats.values()):
@@ -109,9 +109,10 @@ def target_counts(events: pd.DataFrame, scenario: Scenario, targets: list[Target
         if tg.stage in TARGET_KEY:
             tdict[TARGET_KEY[tg.stage]] = tg.minutes
         else:
-            col = STAGES[tg.stage].limit_column
-            ev = ev.assign(**{col: np.where(ev[col].notna(), tg.minutes, np.nan)})
-        judged = stage_elapsed(ev, tg.stage, tdict, horizon, warm)
+            st = STAGES[tg.stage]       # the target's limit on the calendar clock from the stage's start
+            ev = ev.assign(**{st.due_column: np.where(ev[st.due_column].notna(), ev[st.reference] + tg.minutes, np.nan)})
+        judged = stage_elapsed(ev, tg.stage, tdict, horizon, warm,
+                               work_order_warmup_min=scenario.run.work_order_warmup_hours * 60.0)
         out[(i, -1)] = (int(judged["met"].sum()), len(judged))
         if unit_col is not None:
             units = events[unit_col].to_numpy()[judged["event_id"].to_numpy()]

@@ -52,8 +52,10 @@ def _division_panel(ax, t: pd.DataFrame, city_row: dict, title: str, required: f
 
 def divisions_run(run: RunData) -> Figure:
     """Share meeting each target by division, bars with 95 % Wilson CI, city-wide reference line."""
-    tab = stage_table_by(run.events, "division", run.targets, run.horizon_min, run.warmup_min)
-    city = stage_table(run.events, run.targets, run.horizon_min, run.warmup_min)
+    wo_warm = run.work_order_warmup_min
+    tab = stage_table_by(run.events, "division", run.targets, run.horizon_min, run.warmup_min,
+                         work_order_warmup_min=wo_warm)
+    city = stage_table(run.events, run.targets, run.horizon_min, run.warmup_min, work_order_warmup_min=wo_warm)
     divs = [d.name for d in run.scenario.divisions] or list(pd.unique(tab["division"]))
     divs = [d for d in divs if d in set(tab["division"].astype(str))]
     with matplotlib.rc_context(STYLE):

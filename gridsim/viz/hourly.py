@@ -68,7 +68,8 @@ def _volume_panel(ax, run: RunData) -> None:
 def _on_scene_panel(ax, run: RunData) -> None:
     """Share on scene within the target by hour of the call, Wilson band, whole-run share."""
     target = target_min(run.targets, "on_scene")
-    tab = stage_table_by(run.events, "hour", run.targets, run.horizon_min, run.warmup_min)
+    tab = stage_table_by(run.events, "hour", run.targets, run.horizon_min, run.warmup_min,
+                         work_order_warmup_min=run.work_order_warmup_min)
     tab = tab[tab["stage"] == "on_scene"].set_index("hour").reindex(range(24))
     overall = stage_table(run.events, run.targets, run.horizon_min, run.warmup_min)["on_scene"]["share"]
     n = tab["n"].fillna(0).to_numpy(dtype=float)

@@ -31,8 +31,12 @@ from gridsim.viz.labels import (CAPTIONS, FIGURE_TITLES, category_label, context
                                 stage_limit_text, target_min)
 from gridsim.viz.notes import parse_notes, read_text
 from gridsim.viz.style import STATUS_COLOR, NotApplicable, png_data_uri
+from gridsim.viz.survival import CAPTION as SURVIVAL_CAPTION, TITLE as SURVIVAL_TITLE
 from gridsim.viz.variants import variant_judgement
 
+TITLES = FIGURE_TITLES | {"survival": SURVIVAL_TITLE}
+FIGURE_CAPTIONS = CAPTIONS | {"survival": SURVIVAL_CAPTION}
+"""Each figure kind's heading and caption (the survival figure keeps its own next to its code)."""
 SOURCES_DOC = "docs/sources.md"
 """Where the figures a "source" note refers to are quoted, with their citations (in the repository)."""
 
@@ -218,8 +222,8 @@ def _figures_html(data: RunData | ExperimentData, kinds: Iterable[str], metric: 
         except NotApplicable:
             continue
         uri = png_data_uri(fig)
-        parts.append(f'<figure id="fig-{kind}"><h3>{_e(FIGURE_TITLES.get(kind, kind))}</h3>'
-                     f'<img alt="{_e(kind)} figure" src="{uri}"><figcaption>{_e(CAPTIONS.get(kind, ""))}'
+        parts.append(f'<figure id="fig-{kind}"><h3>{_e(TITLES.get(kind, kind))}</h3>'
+                     f'<img alt="{_e(kind)} figure" src="{uri}"><figcaption>{_e(FIGURE_CAPTIONS.get(kind, ""))}'
                      f'</figcaption></figure>')
         done.append(kind)
     return "\n".join(parts), done
@@ -429,7 +433,8 @@ def run_report_html(run: RunData, metric: str | None = None, kinds: Iterable[str
     for key, title in (("division", "By division"), ("category", "By category")):
         recs = (s.get("by") or {}).get(key)
         if recs is None:
-            recs = stage_table_by(run.events, key, t, run.horizon_min, run.warmup_min).to_dict(orient="records")
+            recs = stage_table_by(run.events, key, t, run.horizon_min, run.warmup_min,
+                                  work_order_warmup_min=run.work_order_warmup_min).to_dict(orient="records")
         tab = pd.DataFrame(recs)
         stages = ("respond", "on_scene", "support", "cordon", "register_dispatch", "close")
         brows = []

@@ -1,11 +1,14 @@
 """The grid workforce: grid leaders, full-time and part-time workers, and the work they take.
 
-Each worker belongs to a grid. A work order goes to the first idle on-duty worker of its grid
-in the scenario's role order, else of a nearby grid of the same workstation (borrowing),
-else waits in its grid's queue (urgent before routine). After handling, the worker reports
-back; the report reaches the platform, which sends the grid's own worker to verify on site
-before the order closes. A worker also co-responds to a 110 call in its grid when one is free
-right now (linkage, no queue), and files the grid's own patrol reports.
+Each worker belongs to a grid. A minor work order routed to the grid goes to the first idle
+on-duty worker of its grid in the scenario's role order, else of a nearby grid of the same
+workstation (borrowing), else waits in its grid's queue (urgent before routine). After
+handling, the worker reports back to the platform (gridsim.engine.agencies.platform), which
+sends the grid's own worker to verify on site before the order closes. A worker also
+co-responds to a 110 call in its grid when one is free right now (linkage, no queue), and fixes
+a minor hazard its grid's patrol found on the spot. Idle on-duty workers walk their grid's
+patrol loop: every change in a grid's idle count is reported to GridPatrols, whose exposure
+clock decides when latent hazards are found.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import mesa
 import numpy as np
 
 from gridsim.city import City
-from gridsim.domain import FULLTIME, LEADER, PARTTIME, ROUTINE, SOURCE_CODE, URGENT, VERIFY, WORK
+from gridsim.domain import FIX, FULLTIME, LEADER, PARTTIME, ROUTINE, URGENT, VERIFY, WORK
 from gridsim.engine.agencies.base import ResponderAgency
 from gridsim.engine.inputs import RunInputs
 from gridsim.engine.records import EventRecords
@@ -60,18 +63,18 @@ class GridWorkforce(ResponderAgency):
 
     def __init__(self, model: mesa.Model, scheduler: Scheduler, city: City, inputs: RunInputs,
                  records: EventRecords, min_per_km: list[float], work_roles: tuple[int, ...],
-                 verify_roles: tuple[int, ...], verify_work_orders: bool, borrow_radius_km: float,
+                 verify_roles: tuple[int, ...], borrow_radius_km: float,
                  warmup_min: float, horizon_min: float):
         roles, homes = worker_table(city)
         super().__init__(model, scheduler, roles.tolist(), homes.tolist(), city.grid_x[homes].tolist(),
                          city.grid_y[homes].tolist(), warmup_min, horizon_min)
         self.inputs, self.rec = inputs, records
         self.min_per_km = min_per_km                      # per role code
-        self.verify_enabled = verify_work_orders
         self.work_roles = work_roles              # who in a grid answers a work order, in order (role codes)
         self.verify_roles = verify_roles          # who verifies on site, in order
-        self.kind_verify_ready = scheduler.register(f"{self.name}.verify_ready", self.verify_ready)
-        scheduler.register_arrivals(SOURCE_CODE["grid"], self.dispatch_work_order)   # its own patrol reports
+        self.kind_reported = -1            # the platform's report-back event kind (set by the model)
+        self.patrols = None                # GridPatrols: told when a grid's idle count changes (set by the model)
+        self.patrol_roles = [False] * len(min_per_km)   # roles that walk the patrol loop when idle
         G = city.n_grids
         self.idle: list[list[list[int]]] = [[[] for _ in range(G)] for _ in range(len(min_per_km))]
         for w in range(len(self.role)):
@@ -121,6 +124,17 @@ class GridWorkforce(ResponderAgency):
         if self.queued > self.max_queued and t >= self.warm:
             self.max_queued = self.queued
 
+    def fix_on_spot(self, e: int, t: float, g: int) -> bool:
+        """A patrol of grid g found minor matter e: a patrolling worker of the grid fixes it at
+        once (no travel: the finder is there). False when no patrolling worker is idle now."""
+        idle, on, inp = self.idle, self.on, self.inputs
+        for r in self.work_roles:
+            if on[r] and idle[r][g] and self.patrol_roles[r]:
+                task = new_task(Task, (FIX, e, inp.x[e], inp.y[e], inp.service[e], inp.cat_prio[inp.cat[e]], t, g))
+                self._start(idle[r][g].pop(), task, t)
+                return True
+        return False
+
     def coresponse(self, task: Task, t: float) -> None:
         """Grid-police linkage: a worker of the grid or a lender joins only if free right now (no queue)."""
         g = task.home
@@ -135,26 +149,30 @@ class GridWorkforce(ResponderAgency):
         kind, e, x, y, svc, _prio, _tr, g = task
         inp, rec = self.inputs, self.rec
         r = self.role[w]
+        home = self.home[w]
+        if self.patrols is not None and self.patrol_roles[r]:
+            self.patrols.idle_changed(home, r, -1, t)
         ox, oy = self.x[w], self.y[w]
-        if kind == WORK and self.home[w] == g:
+        if kind == FIX:
+            ox, oy = x, y                   # the finder is on the spot
+        elif kind == WORK and home == g:
             origin = inp.grid_origin[g]     # unbuilt workstation: sent out from farther away
             if origin is not None:
                 ox, oy = origin
         t_arr = t + math.hypot(x - ox, y - oy) * self.min_per_km[r]
         t_end = t_arr + svc
         self._occupy(w, r, t, t_end, kind)
-        if kind == WORK:
-            rec.t_dispatch[e] = t
+        if kind == WORK or kind == FIX:
             rec.t_arrive[e] = t_arr
             rec.t_done[e] = t_end
             rec.responder_role[e] = r
-            rec.responder_borrowed[e] = self.home[w] != g
+            rec.responder_borrowed[e] = home != g
             t_rep = t_end + inp.report_back[e]
             rec.t_report[e] = t_rep
-            if self.verify_enabled:
-                heappush(self.heap, (t_rep, next(self.seq), self.kind_verify_ready, e, None))
-            else:
+            if kind == FIX:                 # fixed by the grid's own worker: nothing left to verify
                 rec.t_close[e] = t_rep + inp.close_delay[e]
+            else:
+                heappush(self.heap, (t_rep, next(self.seq), self.kind_reported, e, None))
         elif kind == VERIFY:
             rec.t_verify[e] = t_end
             rec.t_close[e] = t_end + inp.close_delay[e]
@@ -194,7 +212,7 @@ class GridWorkforce(ResponderAgency):
         return task
 
     # ------------------------------------------------------------------ handlers
-    def verify_ready(self, e: int, t: float, _b=None) -> None:
+    def verify_ready(self, e: int, t: float) -> None:
         """The report-back reached the platform: the grid's own worker goes to verify on site."""
         inp = self.inputs
         task = new_task(Task, (VERIFY, e, inp.x[e], inp.y[e], inp.verify_dur[e], inp.cat_prio[inp.cat[e]], t,
@@ -207,6 +225,8 @@ class GridWorkforce(ResponderAgency):
         r = self.role[w]
         self.busy_by_role[r] -= 1
         g = self.home[w]
+        if self.patrols is not None and self.patrol_roles[r]:
+            self.patrols.idle_changed(g, r, 1, t)
         if self.queued and self.on[r]:
             gw = self.grids_waiting
             for h in self.near[g]:           # only look when something waits here or next door
