@@ -14,7 +14,6 @@ binary search; the `*_many` forms convert whole columns of the events table at o
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 
@@ -52,7 +51,7 @@ class WorkClock:
     """Working days and office hours of one run, with conversions both ways."""
 
     __slots__ = ("start_date", "days", "open_min", "close_min", "day_min", "working", "cum", "cum_end",
-                 "_cum", "_cum_end", "_working", "span_min")
+                 "workdays", "_cum", "_working", "_workdays", "span_min")
 
     def __init__(self, start_date: dt.date, days: int, workday_hours: tuple[float, float], country: str,
                  extend_days: int = WORK_CLOCK_MARGIN_DAYS, label: str = "<scenario>",
@@ -92,9 +91,10 @@ class WorkClock:
         per_day = np.where(self.working, self.day_min, 0.0)
         self.cum_end = np.cumsum(per_day)                       # working minutes at each day's end
         self.cum = self.cum_end - per_day                       # ... and at each day's start
+        self.workdays = np.flatnonzero(self.working)            # run day of the k-th working day
         self.span_min = n_days * DAY_MIN
         # plain lists for the scalar conversions on the event loop's hot path
-        self._cum, self._cum_end, self._working = self.cum.tolist(), self.cum_end.tolist(), self.working.tolist()
+        self._cum, self._working, self._workdays = self.cum.tolist(), self.working.tolist(), self.workdays.tolist()
 
     @classmethod
     def for_run(cls, spec: Scenario, days: int | None = None) -> "WorkClock":
@@ -119,11 +119,10 @@ class WorkClock:
         exactly at the close of a day ends then, not the next morning)."""
         if w <= 0.0:
             return 0.0
-        d = bisect.bisect_left(self._cum_end, w)
-        if d >= len(self._cum_end):
-            raise ValueError(f"{w:.0f} working minutes lie past the work clock's end "
-                             f"({self._cum_end[-1]:.0f}); build it with a larger extend_days")
-        return d * DAY_MIN + self.open_min + (w - self._cum[d])
+        k = math.ceil(w / self.day_min) - 1          # every working day holds day_min minutes: the k-th one
+        if k >= len(self._workdays):
+            raise ValueError(self._past_end(w))
+        return self._workdays[k] * DAY_MIN + self.open_min + (w - k * self.day_min)
 
     # ------------------------------------------------------------------ whole columns
     def work_at_many(self, t_min: np.ndarray) -> np.ndarray:
@@ -142,15 +141,12 @@ class WorkClock:
     def calendar_at_many(self, w: np.ndarray) -> np.ndarray:
         """`calendar_at` of every value of an array (NaN stays NaN)."""
         w = np.asarray(w, dtype=float)
-        ok = ~np.isnan(w)
-        d = np.searchsorted(self.cum_end, np.where(ok, w, 0.0), side="left")
-        if (d[ok] >= len(self.cum_end)).any():
-            raise ValueError(f"{np.nanmax(w):.0f} working minutes lie past the work clock's end "
-                             f"({self.cum_end[-1]:.0f}); build it with a larger extend_days")
-        d = np.minimum(d, len(self.cum) - 1)
-        out = d * DAY_MIN + self.open_min + (w - self.cum[d])
-        out = np.where(w <= 0.0, 0.0, out)
-        out[~ok] = np.nan
+        k = np.ceil(w / self.day_min) - 1.0
+        if np.nanmax(k, initial=-1.0) >= len(self.workdays):
+            raise ValueError(self._past_end(float(np.nanmax(w))))
+        ki = np.where(k >= 0.0, k, 0.0).astype(np.int64)         # NaN and w <= 0 index day 0, fixed below
+        out = self.workdays[ki] * DAY_MIN + self.open_min + (w - ki * self.day_min)
+        out[w <= 0.0] = 0.0
         return out
 
     # ------------------------------------------------------------------ limits
@@ -176,6 +172,10 @@ class WorkClock:
     def is_working_day(self, day: int) -> bool:
         """Whether day `day` of the run (0 = start_date) is a working day."""
         return bool(self._working[day])
+
+    def _past_end(self, w: float) -> str:
+        return (f"{w:.0f} working minutes lie past the work clock's end "
+                f"({len(self._workdays) * self.day_min:.0f}); build it with a larger extend_days")
 
     def _outside(self, t_min: float) -> str:
         days = "NaN" if math.isnan(t_min) else f"{t_min / DAY_MIN:.1f}"
