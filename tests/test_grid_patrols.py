@@ -259,3 +259,18 @@ def test_hazards_need_the_same_exposure_whatever_the_staffing():
         sch.run_until(1e6)
         times.append(np.array([found[e] - hz[e][0] for e in range(len(hz))]))
     assert times[1] == pytest.approx(times[0] / 2)
+
+
+def test_discovery_many_shifts_ahead():
+    """A hazard needing more on-duty exposure than the next few shifts give is found where the
+    cumulative on-duty minutes reach its need (the inversion's binary search past the walk)."""
+    city = tiny_city()
+    intervals = [(100.0 * i + 50.0, 100.0 * i + 60.0) for i in range(400)]      # 10 min on duty in every 100
+    found = []
+    gp, sch = patrols(city, [(0.0, 0, 0.5, 0.0)], {FULLTIME: intervals}, 40_000.0, p=params(prob=0.02),
+                      found=lambda e, t, g: found.append(t))
+    W = gp.h_need[0]                      # one full-time worker, share 1: worker-minutes = on-duty minutes
+    assert W > 200                        # > 20 shifts ahead: past the walk of a few segments
+    full, rest = divmod(W, 10.0)
+    sch.run_until(40_000.0)
+    assert found == [pytest.approx(100.0 * full + 50.0 + rest)]

@@ -79,6 +79,8 @@ class PatrolRoutes:
         seg = np.hypot(np.diff(self.wx, axis=1), np.diff(self.wy, axis=1))
         self.cum = np.concatenate([np.zeros((len(wx), 1)), np.cumsum(seg, axis=1)], axis=1)
         self.length = self.cum[:, -1].copy()
+        self._seg_dx, self._seg_dy = np.diff(self.wx, axis=1), np.diff(self.wy, axis=1)
+        self._seg_a = self._seg_dx ** 2 + self._seg_dy ** 2
         self.km_per_min = walk_kmh / 60.0
         self.stride = self.wx.shape[1]
         # flat Python lists: position() is called on the dispatch hot path
@@ -122,31 +124,30 @@ class PatrolRoutes:
 
     def passes_per_loop(self, grids: np.ndarray, x: np.ndarray, y: np.ndarray, radius_km: float) -> np.ndarray:
         """Separate entries of each hazard's grid loop into the disc of radius_km around (x, y):
-        0 = never that close; 1 when the whole loop is inside. Vectorised over hazards."""
+        0 = never that close; 1 when the whole loop is inside. Vectorised over hazards.
+
+        Segment i (start S, vector D) is f(s) = |S + s D - H|^2 - r^2 = a s^2 + b s + c on [0, 1].
+        It enters the disc when it starts outside (c > 0) and either ends inside (a + b + c <= 0)
+        or dips in between (the closest point is inside the segment, 0 < -b < 2a, and within r:
+        b^2 >= 4ac). No square roots; a segment meets a disc in one interval, so one entry at most."""
         grids = np.asarray(grids, dtype=np.int64)
+        x, y = np.asarray(x, float), np.asarray(y, float)
         out = np.zeros(len(grids), dtype=np.int32)
-        for lo in range(0, len(grids), 100_000):         # bounded memory: (chunk, n) arrays
-            sl = slice(lo, lo + 100_000)
-            out[sl] = self._passes(grids[sl], np.asarray(x, float)[sl], np.asarray(y, float)[sl], radius_km)
+        for lo in range(0, len(grids), 20_000):          # bounded memory: (chunk, n) arrays
+            sl = slice(lo, lo + 20_000)
+            out[sl] = self._passes(grids[sl], x[sl], y[sl], radius_km)
         return out
 
     def _passes(self, g: np.ndarray, hx: np.ndarray, hy: np.ndarray, rho: float) -> np.ndarray:
-        px, py = self.wx[g][:, :-1], self.wy[g][:, :-1]            # segment starts
-        dx, dy = self.wx[g][:, 1:] - px, self.wy[g][:, 1:] - py    # segment vectors
-        ex, ey = px - hx[:, None], py - hy[:, None]
-        a = dx * dx + dy * dy
+        dx, dy, a = self._seg_dx[g], self._seg_dy[g], self._seg_a[g]
+        ex = self.wx[g, :-1] - hx[:, None]
+        ey = self.wy[g, :-1] - hy[:, None]
         b = 2.0 * (dx * ex + dy * ey)
         c = ex * ex + ey * ey - rho * rho
-        disc = b * b - 4.0 * a * c
-        safe_a = np.where(a > 0, a, 1.0)
-        root = np.sqrt(np.maximum(disc, 0.0))
-        s1 = (-b - root) / (2.0 * safe_a)                  # the segment is inside the disc for s in [s1, s2]
-        s2 = (-b + root) / (2.0 * safe_a)
-        hits = (a > 0) & (disc >= 0) & (s2 >= 0.0) & (s1 <= 1.0)
-        start_inside = c <= 0.0                             # the segment starts inside: a pass continues
-        entries = (hits & ~start_inside).sum(axis=1)
-        all_inside = start_inside.all(axis=1)
-        return np.where(all_inside, 1, entries).astype(np.int32)
+        outside = c > 0.0
+        dips = (b < 0.0) & (-b < 2.0 * a) & (b * b >= 4.0 * a * c)
+        entries = (outside & ((a + b + c <= 0.0) | dips)).sum(axis=1)
+        return np.where(outside.any(axis=1), entries, 1).astype(np.int32)     # all inside: one pass a loop
 
 
 def build_routes(city: City, route_points: int, walk_kmh: float, rng: np.random.Generator) -> PatrolRoutes:
@@ -163,7 +164,7 @@ def build_routes(city: City, route_points: int, walk_kmh: float, rng: np.random.
     visited[:, 0] = True
     cur = np.zeros(G, dtype=np.int64)
     for step in range(1, n):
-        d = np.hypot(px - px[rows, cur][:, None], py - py[rows, cur][:, None])
+        d = (px - px[rows, cur][:, None]) ** 2 + (py - py[rows, cur][:, None]) ** 2
         d[visited] = np.inf
         cur = d.argmin(axis=1)
         visited[rows, cur] = True

@@ -26,6 +26,7 @@ early, finds nothing due and re-plans. No per-worker walking events, no per-grid
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from heapq import heappop, heappush
 from typing import Callable
@@ -113,21 +114,30 @@ class GridPatrols(mesa.Agent):
         grid = np.asarray(hazard_grid, dtype=np.int64)
         passes = routes.passes_per_loop(grid, hazard_x, hazard_y, params.detection_radius_km)
         E = rng.standard_exponential(len(ids))
-        self.ids = ids
-        self.h_grid = grid.tolist()
-        self.h_need = exposure_needed(E, passes, routes.length[grid], params.walk_kmh, params.detection_prob).tolist()
+        # compact per-hazard columns (a year has over a million hazards); array items read as Python numbers
+        self.ids = array("q", ids.tobytes())
+        self.h_grid = array("i", grid.astype(np.int32).tobytes())
+        self.h_need = array("d", exposure_needed(E, passes, routes.length[grid], params.walk_kmh,
+                                                 params.detection_prob).tobytes())
         self.passes = passes
         self.next_k = 0
         self.clock = OnDutyClock({r: shifts.get(r, []) for r in GRID_CODES}, horizon_min)
         self.share = list(params.patrol_share)
+        self.s1, self.s2, self.s3 = (self.share[r] for r in (FULLTIME, LEADER, PARTTIME))
+        ck = self.clock       # the hot path reads the three grid roles' tables directly
+        self.f1, self.f2, self.f3 = (ck.flag[r] for r in (FULLTIME, LEADER, PARTTIME))
+        self.c1, self.c2, self.c3 = (ck.cum[r] for r in (FULLTIME, LEADER, PARTTIME))
+        self.last_seg = len(ck.bp) - 2        # the segment [horizon, +inf)
         G = city.n_grids
         self.idle: list[list[int]] = [[0] * G for _ in ROLES]      # idle workers by role code and grid
         self.idle[FULLTIME] = np.asarray(city.grid_fulltime, dtype=np.int64).tolist()
         self.idle[LEADER] = np.asarray(city.grid_leaders, dtype=np.int64).tolist()
         self.idle[PARTTIME] = np.asarray(city.grid_parttime, dtype=np.int64).tolist()
+        self.i1, self.i2, self.i3 = self.idle[FULLTIME], self.idle[LEADER], self.idle[PARTTIME]
         self.c = [0.0] * G                  # P_g(t) = c_g + sum_r share_r idle_r,g ON_r(t)
         self.latent: list[list[tuple[float, int, float]]] = [[] for _ in range(G)]   # (threshold, event, onset)
         self.version = [0] * G
+        self.stale = [False] * G            # a worker was taken since the grid's discovery was planned
         # whole city, for the patrol worker-hours: sum_r share_r (base_r + idle_r ON_r(t))
         self.base = [0.0] * len(ROLES)
         self.total_idle = [sum(self.idle[r]) for r in range(len(ROLES))]
@@ -138,15 +148,13 @@ class GridPatrols(mesa.Agent):
     def exposure(self, g: int, t: float) -> float:
         """P_g(t): grid g's share-weighted patrol worker-minutes (up to a constant per grid)."""
         ck = self.clock
-        k = ck.seek(t)
+        k = ck.k
+        if t >= ck.bp[k + 1] or t < ck.bp[k]:
+            k = ck.seek(t)
         dt = t - ck.bp[k]
-        idle, share = self.idle, self.share
-        p = self.c[g]
-        for r in GRID_CODES:
-            n = idle[r][g]
-            if n:
-                p += share[r] * n * (ck.cum[r][k] + ck.flag[r][k] * dt)
-        return p
+        return (self.c[g] + self.s1 * self.i1[g] * (ck.cum[FULLTIME][k] + ck.flag[FULLTIME][k] * dt)
+                + self.s2 * self.i2[g] * (ck.cum[LEADER][k] + ck.flag[LEADER][k] * dt)
+                + self.s3 * self.i3[g] * (ck.cum[PARTTIME][k] + ck.flag[PARTTIME][k] * dt))
 
     def idle_changed(self, g: int, r: int, delta: int, t: float) -> None:
         """The workforce took (delta -1) or freed (delta +1) an idle worker of role r in grid g at t."""
@@ -161,49 +169,57 @@ class GridPatrols(mesa.Agent):
         s = self.share[r]
         self.c[g] -= delta * s * on
         self.idle[r][g] += delta
-        if delta > 0 and s > 0.0 and self.latent[g]:
+        if delta < 0:
+            self.stale[g] = True          # the planned discovery may now come too early: it re-plans
+        elif s > 0.0 and self.latent[g]:
             self._plan(g, t)
 
-    def _time_to_reach(self, g: int, t0: float, target: float) -> float:
-        """First t >= t0 with P_g(t) >= target at the grid's current idle counts (+inf: never
-        within the run)."""
-        idle, share, ck = self.idle, self.share, self.clock
-        w = [(share[r] * idle[r][g], ck.flag[r], ck.cum[r]) for r in GRID_CODES if share[r] * idle[r][g] > 0.0]
-        bp, c = ck.bp, self.c[g]
-        k = ck.seek(t0)
-        p = c + sum(wr * (cum[k] + flag[k] * (t0 - bp[k])) for wr, flag, cum in w)
-        if p >= target:
+    def _reach(self, g: int, t0: float, target: float) -> float:
+        """First t >= t0 with P_g(t) >= target at the grid's current idle counts (+inf: not
+        within the run): P_g is piecewise linear between shift breakpoints."""
+        ck = self.clock
+        bp, k = ck.bp, ck.k
+        if t0 >= bp[k + 1] or t0 < bp[k]:
+            k = ck.seek(t0)
+        w1, w2, w3 = self.s1 * self.i1[g], self.s2 * self.i2[g], self.s3 * self.i3[g]
+        f1, f2, f3, c1, c2, c3 = self.f1, self.f2, self.f3, self.c1, self.c2, self.c3
+        dt = t0 - bp[k]
+        need = target - (self.c[g] + w1 * (c1[k] + f1[k] * dt) + w2 * (c2[k] + f2[k] * dt) + w3 * (c3[k] + f3[k] * dt))
+        if need <= 0.0:
             return t0
-        if not w:
+        if w1 <= 0.0 and w2 <= 0.0 and w3 <= 0.0:
             return math.inf
-        t, last = t0, len(bp) - 2
+        t, last, horizon = t0, self.last_seg, self.horizon
         for _ in range(WALK_STEPS):
-            rate = sum(wr * flag[k] for wr, flag, _c in w)
+            rate = w1 * f1[k] + w2 * f2[k] + w3 * f3[k]
             end = bp[k + 1]
             if rate > 0.0:
-                t_hit = t + (target - p) / rate
+                t_hit = t + need / rate
                 if t_hit <= end:
-                    return t_hit if t_hit < self.horizon else math.inf
-                p += rate * (end - t)
+                    return t_hit if t_hit < horizon else math.inf
+                need -= rate * (end - t)
             t, k = end, k + 1
             if k >= last:
                 return math.inf
-        # far ahead: binary search over the breakpoints (P_g there is non-decreasing in k)
-        at = lambda j: c + sum(wr * cum[j] for wr, _f, cum in w)    # noqa: E731
-        j = bisect_left(range(len(bp) - 1), target, lo=k, key=at)
-        if j >= len(bp) - 1:
+        # far ahead: binary search over the breakpoints (P_g there is non-decreasing)
+        at = lambda j: w1 * c1[j] + w2 * c2[j] + w3 * c3[j]    # noqa: E731
+        base = target - self.c[g]
+        j = bisect_left(range(last + 1), base, lo=k, key=at)
+        if j > last:
             return math.inf
         k = j - 1
-        rate = sum(wr * flag[k] for wr, flag, _c in w)
-        t_hit = bp[k] + (target - at(k)) / rate if rate > 0 else bp[j]
-        return t_hit if t_hit < self.horizon else math.inf
+        t_hit = bp[k] + (base - at(k)) / (w1 * f1[k] + w2 * f2[k] + w3 * f3[k])
+        return t_hit if t_hit < horizon else math.inf
 
     def _plan(self, g: int, t: float) -> None:
         """(Re)schedule grid g's one discovery event for its smallest latent threshold."""
-        self.version[g] += 1
-        t_hit = self._time_to_reach(g, t, self.latent[g][0][0])
+        self._push(g, t, self._reach(g, t, self.latent[g][0][0]))
+
+    def _push(self, g: int, t: float, t_hit: float) -> None:
+        v = self.version[g] = self.version[g] + 1      # retires any event planned before
+        self.stale[g] = False
         if t_hit < math.inf:
-            heappush(self.heap, (max(t_hit, t), next(self.seq), self.kind_found, g, self.version[g]))
+            heappush(self.heap, (t_hit if t_hit > t else t, next(self.seq), self.kind_found, g, v))
 
     # ------------------------------------------------------------------ handlers
     def arrive(self, e: int, t: float) -> None:
@@ -211,7 +227,7 @@ class GridPatrols(mesa.Agent):
         k = self.next_k
         ids = self.ids
         if not (k < len(ids) and ids[k] == e):
-            k = int(np.searchsorted(ids, e))
+            k = bisect_left(ids, e)
             if k >= len(ids) or ids[k] != e:
                 raise RuntimeError(f"event {e} from source 'grid' is not one of the run's hazards")
         self.next_k = k + 1
@@ -227,20 +243,25 @@ class GridPatrols(mesa.Agent):
             self._plan(g, t)
 
     def found(self, g: int, t: float, version: int) -> None:
-        """Grid g's planned discovery: every hazard whose threshold P_g has reached is found."""
+        """Grid g's planned discovery: every hazard whose threshold P_g has reached is found.
+        The planned hazard is due unless a worker was taken since (stale): then check first."""
         if version != self.version[g]:
             return                      # re-planned since: a newer event stands
         heap = self.latent[g]
+        due = not self.stale[g]
         while heap:
-            if self._time_to_reach(g, t, heap[0][0]) > t + DUE_MIN:
-                self._plan(g, t)
-                return
+            if not due:
+                t_hit = self._reach(g, t, heap[0][0])
+                if t_hit > t + DUE_MIN:
+                    self._push(g, t, t_hit)
+                    return
+            due = False
             _thr, e, t_onset = heappop(heap)
             self.found_count += 1
             self.discovery_min += t - t_onset
             if self.on_found is not None:
                 self.on_found(e, t, g)   # may take the finder (idle_changed): exposure stays continuous
-        self.version[g] += 1            # nothing latent: no event stands
+        self._push(g, t, math.inf)      # nothing latent: no event stands
 
     # ------------------------------------------------------------------ statistics
     def patrol_worker_minutes(self, t: float) -> float:
