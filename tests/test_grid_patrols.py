@@ -274,3 +274,81 @@ def test_discovery_many_shifts_ahead():
     full, rest = divmod(W, 10.0)
     sch.run_until(40_000.0)
     assert found == [pytest.approx(100.0 * full + 50.0 + rest)]
+
+
+def test_discoveries_match_a_direct_computation_under_random_idle_changes():
+    """Random idle changes (up and down) on two grids with staggered shifts and 60 hazards: every
+    discovery time equals the one computed directly, integrating each grid's patrol exposure
+    segment by segment over all change times and shift breakpoints (the lazy re-planning, stale
+    events and version counter change nothing)."""
+    city = dataclasses.replace(tiny_city(), grid_parttime=np.array([3, 2, 0, 0]))
+    shifts = {FULLTIME: [(60.0, 500.0), (1500.0, 1900.0)], LEADER: [(100.0, 700.0)],
+              PARTTIME: [(400.0, 1200.0), (1600.0, 2800.0)]}
+    share = (0.0, 0.5, 0.3, 1.0)
+    horizon = 3000.0
+    rng = np.random.default_rng(5)
+    idle = {(g, r): int(n) for r, arr in ((FULLTIME, city.grid_fulltime), (LEADER, city.grid_leaders),
+                                          (PARTTIME, city.grid_parttime)) for g, n in enumerate(arr)}
+    start = dict(idle)
+    changes = []
+    for t in np.sort(rng.random(300) * horizon):
+        g, r = int(rng.integers(0, 2)), int(rng.choice([FULLTIME, LEADER, PARTTIME]))
+        d = -1 if idle[g, r] > 0 and rng.random() < 0.5 else 1
+        idle[g, r] += d
+        changes.append((float(t), g, r, d))
+    onsets = np.sort(rng.random(60) * 2950.0)          # shifts end at 2800: the last ones stay latent
+    hz = [(float(t), int(rng.integers(0, 2)), 0.5, 0.0) for t in onsets]
+    found = {}
+    gp, sch = patrols(city, hz, shifts, horizon, p=params(share=share),
+                      found=lambda e, t, g: found.__setitem__(e, t))
+    at_times(sch, changes, gp.idle_changed)
+    sch.run_until(horizon)
+
+    # direct computation: exposure is linear between consecutive change times and breakpoints
+    cuts = sorted({0.0, horizon, *(c[0] for c in changes), *(a for iv in shifts.values() for ab in iv for a in ab)})
+    state, pending = dict(start), list(changes)
+    P = {0: [0.0], 1: [0.0]}
+    rates = {0: [], 1: []}
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        while pending and pending[0][0] <= lo:
+            _t, g, r, d = pending.pop(0)
+            state[g, r] += d
+        mid = 0.5 * (lo + hi)
+        for g in (0, 1):
+            rate = sum(share[r] * state[g, r] for r in shifts if any(a <= mid < b for a, b in shifts[r]))
+            rates[g].append(rate)
+            P[g].append(P[g][-1] + rate * (hi - lo))
+
+    def exposure_at(g, t):
+        i = max(j for j in range(len(cuts) - 1) if cuts[j] <= t)
+        return P[g][i] + rates[g][i] * (t - cuts[i])
+
+    expected = {}
+    for e, (t0, g, _x, _y) in enumerate(hz):
+        target = exposure_at(g, t0) + gp.h_need[e]
+        for i in range(len(cuts) - 1):
+            if P[g][i + 1] >= target and cuts[i + 1] > t0:
+                expected[e] = cuts[i] + (target - P[g][i]) / rates[g][i]
+                break
+    assert 20 < len(expected) < 60                      # most found, some still latent at the horizon
+    assert found.keys() == expected.keys()
+    for e, t in expected.items():
+        assert found[e] == pytest.approx(t, abs=1e-6), e
+
+
+def test_finder_taken_by_the_find_delays_the_next():
+    """on_found may take the finder (the lead's fix-on-the-spot): the grid's next hazard then
+    waits for the worker's return, 30 min here."""
+    city = tiny_city()
+    found = []
+    gp, sch = patrols(city, [(0.0, 0, 0.5, 0.0), (0.0, 0, 0.5, 0.0)], {FULLTIME: [(0.0, 1e5)]}, 1e5)
+    back = sch.register("test.back", lambda g, t, _b: gp.idle_changed(g, FULLTIME, +1, t))
+
+    def take(e, t, g):
+        found.append((e, t))
+        gp.idle_changed(g, FULLTIME, -1, t)
+        sch.push(t + 30.0, back, g)
+    gp.on_found = take
+    sch.run_until(1e5)
+    first, second = sorted(range(2), key=lambda e: gp.h_need[e])
+    assert found == [(first, pytest.approx(gp.h_need[first])), (second, pytest.approx(gp.h_need[second] + 30.0))]
