@@ -150,7 +150,7 @@ def test_detect_kind_and_defaults(run_dir, exp_dir, tmp_path, run_data, exp_data
     assert loaders.detect_kind(exp_dir) == "experiment"
     assert loaders.detect_kind(tmp_path) is None
     assert isinstance(run_data, loaders.RunData) and isinstance(exp_data, loaders.ExperimentData)
-    assert figures.kinds_for(run_data) == ("ecdf", "hist", "divisions", "hourly", "map", "utilisation")
+    assert figures.kinds_for(run_data) == ("ecdf", "hist", "divisions", "hourly", "map", "utilisation", "survival")
     assert figures.kinds_for(exp_data) == ("ecdf", "staffing", "utilisation")
     assert exp_data.factors == [FACTOR] and exp_data.numeric_factors == [FACTOR]
     assert exp_data.variants == list(VARIANTS) and len(exp_data.ok) == len(VARIANTS) * REPS
@@ -560,3 +560,74 @@ def test_experiment_map_shows_the_change_from_the_baseline_by_division(exp_data,
     assert figures.figure_stem(data, "map", "on_scene.share") == "map_on_scene_share"
     assert main(["plot", str(exp_dir), "--kind", "map", "--metric", "speed"]) == 2      # one line, no traceback
     assert "unknown map metric" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- survival
+
+def _survival_run(with_working: bool = True, days: int = 6) -> loaders.RunData:
+    """A synthetic run of work orders (no simulation): lognormal times to close around each
+    category's deadline, open at the horizon when longer; hazards found some hours after onset."""
+    scen = load_scenario(None, [f"run.days={days}"])
+    rng = np.random.default_rng(3)
+    horizon, n = days * 1440.0, 600
+    cats = [k for k, c in scen.categories.items() if c.source != "110"]
+    cat = rng.choice(cats, n)
+    source = np.array([scen.categories[c].source for c in cat])
+    deadline = np.array([scen.categories[c].close_deadline_days for c in cat]) * 1440.0
+    t_call = rng.uniform(0, horizon, n)
+    t_close = t_call + rng.lognormal(np.log(0.8 * deadline), 0.8)
+    is_open = t_close > horizon
+    t_close[is_open] = np.nan
+    ev = pd.DataFrame({"event_id": np.arange(n), "source": source, "category": cat, "t_call": t_call,
+                       "t_close": t_close, "open": is_open, "due_close": t_call + deadline,
+                       "t_onset": np.where(source == "grid", t_call - rng.exponential(300.0, n), np.nan)})
+    if with_working:
+        ev["wd_to_close"] = (np.where(is_open, horizon, t_close) - t_call) / 1440.0 * 5 / 7
+    summary = {"horizon_min": horizon, "warmup_hours": 1.0, "work_order_warmup_hours": 24.0, "days": days,
+               "seed": 7}
+    return loaders.RunData(events=ev, summary=summary, scenario=scen)
+
+
+def _curve(ax, label_start: str):
+    return [ln for ln in ax.get_lines() if ln.get_label().startswith(label_start)]
+
+
+def test_survival_curves_deadlines_and_medians():
+    from gridsim.analysis.survival import km_curve, km_curves
+    from gridsim.viz import survival
+    run = _survival_run()
+    fig = figures.make_figure(run, "survival")
+    cal, wd, cat, disc = fig.axes[:4]
+    assert "24 h work-order warm-up" in fig._suptitle.get_text()
+    # calendar panel: one KM step curve per source, its heights the product-limit estimate
+    curves = km_curves(run.events, "close", run.horizon_min, "source", warmup_min=1440.0)
+    line = _curve(cal, "12345 work orders")[0]
+    assert np.asarray(line.get_ydata()) == pytest.approx(np.r_[1.0, curves["12345"].survival])
+    assert np.asarray(line.get_xdata()) == pytest.approx(np.r_[0.0, curves["12345"].times / 1440.0])
+    assert "closed in time: not estimable" in line.get_label()       # 13 working days do not fit in 6 days
+    assert f"n = {curves['12345'].n:,}" in line.get_label()
+    assert _curve(cal, "grid patrol reports")
+    # deadline markers: calendar-clock deadlines on the calendar panel, working-day ones on the other
+    deadlines = survival.close_deadlines(run)
+    assert {d for d in deadlines["working"].values()} == {3.0, 13.0} and set(deadlines["calendar"].values()) == {1.0}
+    assert len(_vlines(cal, 1.0)) == 1 and not _vlines(cal, 3.0)
+    assert len(_vlines(wd, 3.0)) == 1 and len(_vlines(wd, 13.0)) == 1
+    assert "working days" in wd.get_xlabel() and "days" in cal.get_xlabel()
+    # categories whose deadline is far beyond this 6-day run: most still open, median "not reached"
+    labels = [ln.get_label() for ln in cat.get_lines() if not ln.get_label().startswith("_")]
+    assert len(labels) <= survival.MAX_CATEGORIES and any("median not reached" in lab for lab in labels)
+    assert any("median" in lab and "working days" in lab for lab in labels)
+    # time to discovery of hazards, in hours
+    hazards = km_curve(run.events, ("t_onset", "t_call"), run.horizon_min, warmup_min=1440.0)
+    assert _curve(disc, "latent hazards")[0].get_label().startswith(f"latent hazards (n = {hazards.n:,}")
+    assert "hours" in disc.get_xlabel()
+
+
+def test_survival_without_working_clock_or_hazards_says_so():
+    run = _survival_run(with_working=False)
+    run = loaders.RunData(events=run.events.drop(columns=["t_onset"]), summary=run.summary, scenario=run.scenario)
+    fig = figures.make_figure(run, "survival")
+    texts = _texts(fig)
+    assert any("wd_to_close" in t for t in texts) and any("t_onset" in t for t in texts)
+    assert "survival" in figures.kinds_for(run)
+    assert "survival" in report.TITLES and report.FIGURE_CAPTIONS["survival"]

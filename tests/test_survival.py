@@ -107,11 +107,31 @@ def test_share_within_deadline_uses_orders_not_yet_due():
     judged = stage_table(done, TARGETS, 4 * day)["close"]
     est = share_within_deadline(done, "close", 4 * day)
     assert est.share == pytest.approx(judged["met"] / judged["n"]) == pytest.approx(0.5)
-    # a short run: nobody is due yet, so nothing is judged, but KM uses the quick closers and the
-    # open orders' ages: 1 of 4 closed at a tenth of its deadline, the rest open at a fifth
+    # a short run: nobody is due yet, so nothing is judged, and no order has been followed up to its
+    # deadline: KM cannot say either (not extrapolated)
     short = orders([dict(t_call=0, t_close=0.2 * day, due_close=2 * day)] +
                    [dict(t_call=0, due_close=5 * day) for _ in range(3)])
     assert stage_table(short, TARGETS, day)["close"]["n"] == 0
     est = share_within_deadline(short, "close", day)
-    assert est.share == pytest.approx(0.25) and est.n_censored == 3
-    assert est.ci_low <= 0.25 <= est.ci_high
+    assert math.isnan(est.share) and est.not_reached == ("noise",) and est.n_censored == 3
+
+
+def test_share_within_deadline_by_category_uses_orders_not_yet_due():
+    day = 1440.0
+    # hazards (1-day deadline) called over 2 days: those called late are not due at the 2-day horizon,
+    # but KM counts them at risk until then; enquiries (3-day deadline) are never followed that far
+    rows = [dict(category="hazard", t_call=0.0, t_close=0.5 * day, due_close=day),
+            dict(category="hazard", t_call=0.0, t_close=1.5 * day, due_close=day),      # late
+            dict(category="hazard", t_call=0.5 * day, t_close=0.7 * day, due_close=1.5 * day),
+            dict(category="hazard", t_call=1.5 * day, due_close=2.5 * day),             # open, not yet due
+            dict(category="enquiry", t_call=0.0, t_close=0.1 * day, due_close=3 * day),
+            dict(category="enquiry", t_call=0.0, due_close=3 * day)]
+    events = orders(rows)
+    both = share_within_deadline(events, "close", 2 * day)
+    assert math.isnan(both.share) and both.not_reached == ("enquiry",)
+    hazards = share_within_deadline(events[events["category"] == "hazard"], "close", 2 * day)
+    # u (elapsed in deadlines): 0.5 done, 1.5 done late, 0.2 done, 0.5 censored. At 0.2: 4 at risk, 1 done;
+    # at 0.5: 3 at risk (a censoring at an event time counts as still at risk), 1 done: S(1) = 3/4 * 2/3
+    assert hazards.share == pytest.approx(0.5) and hazards.not_reached == ()
+    # Greenwood: S^2 (1 / (4 * 3) + 1 / (3 * 2)) = 1/4 * 1/4
+    assert hazards.ci_high - hazards.share == pytest.approx(1.959964 * 0.25, abs=1e-5)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gridsim.analysis.metrics import applies_to, due_column, need_columns
+from gridsim.analysis.metrics import Z95, applies_to, due_column, need_columns
 from gridsim.domain import STAGES
 
 DISCOVERY = ("t_onset", "t_call")
@@ -81,13 +81,18 @@ class SurvivalCurve:
 
 @dataclass(frozen=True)
 class ShareWithin:
-    """The share done within its own deadline, estimated from a Kaplan-Meier curve."""
+    """The share done within its own deadline, estimated from Kaplan-Meier curves by stratum.
+
+    share is NaN when a stratum's deadline lies beyond every one of its orders' follow-up
+    (`not_reached` names those strata): the run is too short to say anything about them.
+    """
 
     share: float
     ci_low: float
     ci_high: float
     n: int
     n_censored: int
+    not_reached: tuple[str, ...] = ()
 
 
 def product_limit(durations: np.ndarray, observed: np.ndarray, unit: str = "min") -> SurvivalCurve:
@@ -172,23 +177,54 @@ def km_curves(events: pd.DataFrame, what: Measured, horizon_min: float, by: str,
     return {k: product_limit(dur[keys == k], obs[keys == k], UNIT[clock]) for k in sorted(set(keys))}
 
 
-def share_within_deadline(events: pd.DataFrame, stage: str, horizon_min: float, warmup_min: float = 0.0
-                          ) -> ShareWithin:
+def _done_by_one(u: np.ndarray, observed: np.ndarray) -> tuple[float, float] | None:
+    """(1 - S(1), its Greenwood variance) of durations in deadlines; None when no order was
+    followed up to its deadline (the curve stops before 1)."""
+    if len(u) == 0 or u.max() < 1.0:
+        return None
+    s = product_limit(u, observed).at(1.0)
+    times, d = np.unique(u[observed & (u <= 1.0)], return_counts=True)
+    at_risk = len(u) - np.searchsorted(np.sort(u), times, side="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = d / (at_risk * (at_risk - d))
+    var = 0.0 if s == 0.0 else s * s * float(np.sum(terms))
+    return 1.0 - s, var
+
+
+def share_within_deadline(events: pd.DataFrame, stage: str, horizon_min: float, warmup_min: float = 0.0,
+                          strata: str | None = "category") -> ShareWithin:
     """The share of a work-order stage done by its due time, from EVERY order, incomplete
-    cohorts included: Kaplan-Meier on time measured in deadlines, u = elapsed / (due - reference),
-    open orders censored at (horizon - reference) / (due - reference). The share is 1 - S(1)
-    with the curve's 95 % interval at 1. On a cohort whose due times all fall inside the run it
-    equals the judged share of `gridsim.analysis.metrics`; in a short run it also uses the orders
-    not yet due, under the censoring assumption of the module docstring.
+    cohorts included. Within each stratum (category: one deadline rule), Kaplan-Meier on time
+    measured in deadlines, u = elapsed / (due - reference), open orders censored at (horizon -
+    reference) / (due - reference), gives 1 - S(1); the strata are weighted by their orders, with
+    a Greenwood-variance 95 % interval. A stratum none of whose orders was followed up to its
+    deadline cannot be estimated, and then neither can the share (NaN, `not_reached`): pooling
+    across deadlines would let the short-deadline categories speak for the long ones. On a
+    cohort whose due times all fall inside the run this equals the judged share of
+    `gridsim.analysis.metrics`; in a short run it also uses the orders not yet due, under the
+    censoring assumption of the module docstring.
     """
     column = due_column(stage)
+    need_columns(events, [column] + ([strata] if strata else []))
     rows, dur, obs = durations(events, stage, horizon_min, "calendar", warmup_min)
     ref = events[STAGES[stage].reference].to_numpy(np.float64)[rows]
     limit = events[column].to_numpy(np.float64)[rows] - ref
+    keys = events[strata].astype(str).to_numpy()[rows] if strata else np.full(len(ref), "")
     keep = limit > 0                                      # NaN (no deadline) and nonsense are out
-    curve = product_limit(dur[keep] / limit[keep], obs[keep], "deadlines")
-    if curve.n == 0:
+    u, obs, keys = dur[keep] / limit[keep], obs[keep], keys[keep]
+    n, n_cens = len(u), int((~obs).sum())
+    if n == 0:
         return ShareWithin(math.nan, math.nan, math.nan, 0, 0)
-    i = int(np.searchsorted(curve.times, 1.0, side="right")) - 1
-    s, lo, hi = (1.0, 1.0, 1.0) if i < 0 else (curve.survival[i], curve.ci_low[i], curve.ci_high[i])
-    return ShareWithin(float(1.0 - s), float(1.0 - hi), float(1.0 - lo), curve.n, curve.n_censored)
+    share, var, missing = 0.0, 0.0, []
+    for key in sorted(set(keys)):
+        mine = keys == key
+        got = _done_by_one(u[mine], obs[mine])
+        if got is None:
+            missing.append(key)
+            continue
+        w = mine.sum() / n
+        share, var = share + w * got[0], var + w * w * got[1]
+    if missing:
+        return ShareWithin(math.nan, math.nan, math.nan, n, n_cens, tuple(missing))
+    half = Z95 * math.sqrt(var)
+    return ShareWithin(float(share), max(0.0, float(share - half)), min(1.0, float(share + half)), n, n_cens)

@@ -13,6 +13,7 @@ Figure kinds (KINDS):
                  per-division metric from the baseline variant (experiments with <stage>.<field>@<division>)
     staffing     metrics per variant: named points, 95 % CI, required share and verdict (experiments)
     utilisation  busy share by role and hour (runs) / by role and variant (experiments)
+    survival     Kaplan-Meier time to close by source and category, deadline markers; time to discovery (runs)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gridsim.viz.hourly import hourly_run
 from gridsim.viz.maps import DIVISION_SEP, map_experiment, map_run
 from gridsim.viz.staffing import staffing_experiment
 from gridsim.viz.style import FORMATS, NotApplicable, save_figure
+from gridsim.viz.survival import survival_run
 from gridsim.viz.utilisation import utilisation_experiment, utilisation_run
 
 DEFAULT_MAP_METRIC = "on_scene_p90"
@@ -46,6 +48,7 @@ RUN_FIGURES: dict[str, Maker] = {
     "hourly": lambda run, metric, city: hourly_run(run),
     "map": lambda run, metric, city: map_run(run, metric or DEFAULT_MAP_METRIC, city=city),
     "utilisation": lambda run, metric, city: utilisation_run(run),
+    "survival": lambda run, metric, city: survival_run(run),
 }
 EXPERIMENT_FIGURES: dict[str, Maker] = {
     "ecdf": lambda exp, metric, city: ecdf_experiment(exp),
@@ -53,7 +56,7 @@ EXPERIMENT_FIGURES: dict[str, Maker] = {
     "utilisation": lambda exp, metric, city: utilisation_experiment(exp),
     "map": lambda exp, metric, city: map_experiment(exp, metric or DEFAULT_EXPERIMENT_MAP_METRIC, city=city),
 }
-KINDS = ("ecdf", "hist", "divisions", "hourly", "map", "staffing", "utilisation")
+KINDS = ("ecdf", "hist", "divisions", "hourly", "map", "staffing", "utilisation", "survival")
 RUN_KINDS = tuple(RUN_FIGURES)
 EXPERIMENT_KINDS = tuple(EXPERIMENT_FIGURES)
 
