@@ -631,3 +631,15 @@ def test_survival_without_working_clock_or_hazards_says_so():
     assert any("wd_to_close" in t for t in texts) and any("t_onset" in t for t in texts)
     assert "survival" in figures.kinds_for(run)
     assert "survival" in report.TITLES and report.FIGURE_CAPTIONS["survival"]
+
+
+def test_survival_curves_of_millions_are_drawn_at_a_fixed_resolution():
+    from gridsim.analysis.survival import product_limit
+    from gridsim.viz import survival
+    rng = np.random.default_rng(8)
+    c = product_limit(rng.exponential(100.0, 20_000), rng.random(20_000) < 0.7)
+    x, y, lo, hi = survival._steps(c)
+    assert len(x) == survival.MAX_POINTS and x[0] == 0.0 and x[-1] == c.tau
+    assert y == pytest.approx([c.at(t) for t in x])                 # the step function read at x
+    small = product_limit(np.array([1.0, 2.0, 4.0]), np.array([True, False, True]))
+    assert survival._steps(small)[1].tolist() == [1.0, 2 / 3, 2 / 3, 0.0]    # few steps: exact

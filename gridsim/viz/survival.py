@@ -32,6 +32,7 @@ CAPTION = ("Share of work orders still open x days after the call (Kaplan-Meier:
            "means more than half were still open at the longest follow-up. Last panel: latent hazards "
            "from onset until a patrol finds them. Orders called after the work-order warm-up only.")
 MAX_CATEGORIES = 6
+MAX_POINTS = 3000
 MIN_PER_CURVE = 5
 """Fewer orders than this in a group: no curve (a 2-order staircase says nothing)."""
 SCALE = {"min": (1440.0, "days"), "working days": (1.0, "working days")}
@@ -56,13 +57,26 @@ def _median_text(c: SurvivalCurve, scale: float, unit: str) -> str:
     return f"median {c.median / scale:.1f} {unit}" if c.median_reached else "median not reached"
 
 
+def _steps(c: SurvivalCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, survival, low, high) from (0, 100 %); a curve of more than MAX_POINTS steps (a year
+    has millions of orders) is read at MAX_POINTS evenly spaced times, finer than the pixels."""
+    if len(c.times) <= MAX_POINTS:
+        return np.r_[0.0, c.times], np.r_[1.0, c.survival], np.r_[1.0, c.ci_low], np.r_[1.0, c.ci_high]
+    x = np.linspace(0.0, c.tau, MAX_POINTS)
+    i = np.searchsorted(c.times, x, side="right") - 1
+    before = i < 0                        # before the first step: everyone still open
+
+    def pick(v: np.ndarray) -> np.ndarray:
+        return np.where(before, 1.0, v[np.maximum(i, 0)])
+    return x, pick(c.survival), pick(c.ci_low), pick(c.ci_high)
+
+
 def _draw(ax, c: SurvivalCurve, scale: float, color: str, label: str, unit: str, note: str | None = None) -> None:
     """One step curve from (0, 100 %) with its band; the legend says n, open and the median."""
-    x = np.r_[0.0, c.times / scale]
+    x, surv, lo, hi = _steps(c)
+    x = x / scale
     text = f"{label} (n = {c.n:,}, {c.n_censored:,} open; {_median_text(c, scale, unit)})"
-    ax.step(x, np.r_[1.0, c.survival], where="post", color=color, lw=1.8,
-            label=text if note is None else f"{text}\n{note}")
-    lo, hi = np.r_[1.0, c.ci_low], np.r_[1.0, c.ci_high]
+    ax.step(x, surv, where="post", color=color, lw=1.8, label=text if note is None else f"{text}\n{note}")
     ok = np.isfinite(lo) & np.isfinite(hi)
     ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), step="post", color=color, alpha=0.15,
                     lw=0)
