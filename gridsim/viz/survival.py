@@ -38,12 +38,6 @@ MIN_PER_CURVE = 5
 SCALE = {"min": (1440.0, "days"), "working days": (1.0, "working days")}
 
 
-def work_order_warmup_min(run: RunData) -> float:
-    """The work-order warm-up the run was judged with (summary), or its scenario's."""
-    hours = run.summary.get("work_order_warmup_hours", run.scenario.run.work_order_warmup_hours)
-    return float(hours) * 60.0
-
-
 def close_deadlines(run: RunData) -> dict[str, dict[str, float]]:
     """Per clock ("calendar", "working"), each work-order category's close deadline in days."""
     out: dict[str, dict[str, float]] = {"calendar": {}, "working": {}}
@@ -145,7 +139,7 @@ def _in_time_notes(run: RunData, warm: float) -> dict[str, str]:
 def survival_run(run: RunData) -> Figure:
     """4 panels: time to close by source (calendar days; working days), by category, time to discovery."""
     ev, horizon = run.events, run.horizon_min
-    warm = work_order_warmup_min(run)
+    warm = run.work_order_warmup_min
     deadlines = close_deadlines(run)
     src_colors = {s: SOURCE_COLOR[s] for s in WORK_ORDER_SOURCES}
     src_labels = {s: SOURCE_LABEL[s] for s in WORK_ORDER_SOURCES}
