@@ -12,7 +12,7 @@ P_g(t) = the grid's cumulative share-weighted patrol worker-minutes: h is found 
 P_g(t_onset) + W_h, W_h = E_h x 60 L_g / (walk_kmh x passes_h x detection_prob). A hazard the
 loop never comes near (passes 0), or with detection_prob 0, is never found by patrol.
 
-Bookkeeping (exact and lazy: a year adds a few seconds). With ON_r(t) = role r's cumulative
+Bookkeeping (exact and lazy). With ON_r(t) = role r's cumulative
 on-duty minutes (from its shift intervals), P_g(t) = c_g + sum_r share_r x idle_r,g x ON_r(t);
 idle counts change only when the workforce starts or frees a worker (`idle_changed`, which
 moves c_g so P_g stays continuous), and shift changes move no per-grid state at all. Each grid
@@ -138,9 +138,6 @@ class GridPatrols(mesa.Agent):
         self.latent: list[list[tuple[float, int, float]]] = [[] for _ in range(G)]   # (threshold, event, onset)
         self.version = [0] * G
         self.stale = [False] * G            # a worker was taken since the grid's discovery was planned
-        # whole city, for the patrol worker-hours: sum_r share_r (base_r + idle_r ON_r(t))
-        self.base = [0.0] * len(ROLES)
-        self.total_idle = [sum(self.idle[r]) for r in range(len(ROLES))]
         self.arisen = self.found_count = self.undetectable = 0
         self.discovery_min = 0.0            # sum of onset -> found over found hazards
 
@@ -163,11 +160,8 @@ class GridPatrols(mesa.Agent):
         bp = ck.bp
         if t >= bp[k + 1] or t < bp[k]:
             k = ck.seek(t)
-        on = ck.cum[r][k] + ck.flag[r][k] * (t - bp[k])
-        self.base[r] -= delta * on
-        self.total_idle[r] += delta
         s = self.share[r]
-        self.c[g] -= delta * s * on
+        self.c[g] -= delta * s * (ck.cum[r][k] + ck.flag[r][k] * (t - bp[k]))
         self.idle[r][g] += delta
         if delta < 0:
             self.stale[g] = True          # the planned discovery may now come too early: it re-plans
@@ -187,6 +181,14 @@ class GridPatrols(mesa.Agent):
         need = target - (self.c[g] + w1 * (c1[k] + f1[k] * dt) + w2 * (c2[k] + f2[k] * dt) + w3 * (c3[k] + f3[k] * dt))
         if need <= 0.0:
             return t0
+        return self._walk(g, t0, k, need)
+
+    def _walk(self, g: int, t0: float, k: int, need: float) -> float:
+        """First t >= t0 (in segment k) by which grid g gains `need` more exposure."""
+        ck = self.clock
+        bp = ck.bp
+        w1, w2, w3 = self.s1 * self.i1[g], self.s2 * self.i2[g], self.s3 * self.i3[g]
+        f1, f2, f3, c1, c2, c3 = self.f1, self.f2, self.f3, self.c1, self.c2, self.c3
         if w1 <= 0.0 and w2 <= 0.0 and w3 <= 0.0:
             return math.inf
         t, last, horizon = t0, self.last_seg, self.horizon
@@ -203,7 +205,7 @@ class GridPatrols(mesa.Agent):
                 return math.inf
         # far ahead: binary search over the breakpoints (P_g there is non-decreasing)
         at = lambda j: w1 * c1[j] + w2 * c2[j] + w3 * c3[j]    # noqa: E731
-        base = target - self.c[g]
+        base = at(k) + need                 # the walk stopped at t = bp[k] with `need` still to gain
         j = bisect_left(range(last + 1), base, lo=k, key=at)
         if j > last:
             return math.inf
@@ -239,8 +241,8 @@ class GridPatrols(mesa.Agent):
         g = self.h_grid[k]
         heap = self.latent[g]
         heappush(heap, (self.exposure(g, t) + need, e, t))
-        if heap[0][1] == e:
-            self._plan(g, t)
+        if heap[0][1] == e:                # the grid's next discovery: `need` more exposure from now
+            self._push(g, t, self._walk(g, t, self.clock.k, need))
 
     def found(self, g: int, t: float, version: int) -> None:
         """Grid g's planned discovery: every hazard whose threshold P_g has reached is found.
@@ -266,8 +268,8 @@ class GridPatrols(mesa.Agent):
     # ------------------------------------------------------------------ statistics
     def patrol_worker_minutes(self, t: float) -> float:
         """Share-weighted idle on-duty worker-minutes of the whole city in [0, t)."""
-        ck = self.clock
-        return sum(self.share[r] * (self.base[r] + self.total_idle[r] * ck.on(r, t)) for r in GRID_CODES)
+        ck = self.clock        # the sum of every grid's P_g(t)
+        return math.fsum(self.c) + sum(self.share[r] * sum(self.idle[r]) * ck.on(r, t) for r in GRID_CODES)
 
     def latent_count(self) -> int:
         """Hazards arisen and not found yet (undetectable ones included)."""
