@@ -601,9 +601,11 @@ def test_survival_curves_deadlines_and_medians():
     assert "24 h work-order warm-up" in fig._suptitle.get_text()
     # calendar panel: one KM step curve per source, its heights the product-limit estimate
     curves = km_curves(run.events, "close", run.horizon_min, "source", warmup_min=1440.0)
-    line = _curve(cal, "12345 work orders")[0]
-    assert np.asarray(line.get_ydata()) == pytest.approx(np.r_[1.0, curves["12345"].survival])
-    assert np.asarray(line.get_xdata()) == pytest.approx(np.r_[0.0, curves["12345"].times / 1440.0])
+    line, km = _curve(cal, "12345 work orders")[0], curves["12345"]
+    drawn = km.at_risk >= survival.MIN_AT_RISK                # the noisy tail of the last few is cut
+    assert drawn.any() and not drawn.all()
+    assert np.asarray(line.get_ydata()) == pytest.approx(np.r_[1.0, km.survival[drawn]])
+    assert np.asarray(line.get_xdata()) == pytest.approx(np.r_[0.0, km.times[drawn] / 1440.0])
     assert "closed in time: not estimable" in line.get_label()       # 13 working days do not fit in 6 days
     assert f"n = {curves['12345'].n:,}" in line.get_label()
     assert _curve(cal, "grid patrol reports")
@@ -639,7 +641,9 @@ def test_survival_curves_of_millions_are_drawn_at_a_fixed_resolution():
     rng = np.random.default_rng(8)
     c = product_limit(rng.exponential(100.0, 20_000), rng.random(20_000) < 0.7)
     x, y, lo, hi = survival._steps(c)
-    assert len(x) == survival.MAX_POINTS and x[0] == 0.0 and x[-1] == c.tau
+    last = c.times[c.at_risk >= survival.MIN_AT_RISK][-1]
+    assert len(x) == survival.MAX_POINTS and x[0] == 0.0 and x[-1] == last < c.tau
     assert y == pytest.approx([c.at(t) for t in x])                 # the step function read at x
-    small = product_limit(np.array([1.0, 2.0, 4.0]), np.array([True, False, True]))
-    assert survival._steps(small)[1].tolist() == [1.0, 2 / 3, 2 / 3, 0.0]    # few steps: exact
+    few = product_limit(np.arange(1.0, 21.0), np.ones(20, dtype=bool))
+    x, y, _, _ = survival._steps(few)                              # few steps: exact, while 10 are at risk
+    assert x.tolist() == list(range(0, 12)) and y[-1] == pytest.approx(0.45)

@@ -32,7 +32,7 @@ def test_product_limit_by_hand_with_censoring():
     # S(1) = 5/6; S(2) = 5/6 * 3/5 = 1/2; 3 censored; S(4) = 1/2 * (1 - 1/2) = 1/4; 5 censored
     assert km.times.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert km.survival == pytest.approx([5 / 6, 1 / 2, 1 / 2, 1 / 4, 1 / 4])
-    assert (km.n, km.n_censored) == (6, 2)
+    assert (km.n, km.n_censored) == (6, 2) and km.at_risk.tolist() == [6, 5, 3, 2, 1]
     assert km.median == 2.0 and km.median_reached
     # area under the steps up to the longest follow-up (5): 1 + 5/6 + 2 * 1/2 + 1/4
     assert km.tau == 5.0 and km.restricted_mean == pytest.approx(1 + 5 / 6 + 1 + 1 / 4)

@@ -49,7 +49,9 @@ Measured = Union[str, tuple[str, str]]
 class SurvivalCurve:
     """A Kaplan-Meier curve: survival[i] = share not yet done just after times[i].
 
-    times are the distinct observed durations (events and censorings) in `unit`; median is NaN
+    times are the distinct observed durations (events and censorings) in `unit`, at_risk[i] the
+    rows still not done and not censored just before times[i] (the tail, where few remain, is
+    noisy: one late order can take the curve to 0); median is NaN
     when the curve never drops to 0.5 ("not reached": more than half still open at the
     longest follow-up). restricted_mean is the area under the curve up to `tau`, the longest
     follow-up (the oldest row's duration): the mean time counting everything longer as tau, a
@@ -60,6 +62,7 @@ class SurvivalCurve:
     survival: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
+    at_risk: np.ndarray
     n: int
     n_censored: int
     median: float
@@ -106,7 +109,8 @@ def product_limit(durations: np.ndarray, observed: np.ndarray, unit: str = "min"
     n, n_cens = len(d), int((~obs).sum())
     if n == 0:
         empty = np.empty(0)
-        return SurvivalCurve(empty, empty, empty, empty, 0, 0, math.nan, math.nan, math.nan, unit)
+        return SurvivalCurve(empty, empty, empty, empty, empty.astype(np.int64), 0, 0, math.nan, math.nan, math.nan,
+                             unit)
     data = stats.CensoredData(uncensored=d[obs], right=d[~obs]) if n_cens else d
     sf = stats.ecdf(data).sf
     times, surv = np.asarray(sf.quantiles, dtype=np.float64), np.asarray(sf.probabilities, dtype=np.float64)
@@ -124,7 +128,8 @@ def product_limit(durations: np.ndarray, observed: np.ndarray, unit: str = "min"
     steps = np.r_[1.0, surv]
     widths = np.diff(np.r_[edges, tau])
     rmst = float(np.sum(steps * np.clip(widths, 0.0, None)))
-    return SurvivalCurve(times, surv, low, high, n, n_cens, median, rmst, tau, unit)
+    at_risk = n - np.searchsorted(np.sort(d), times, side="left")
+    return SurvivalCurve(times, surv, low, high, at_risk, n, n_cens, median, rmst, tau, unit)
 
 
 def durations(events: pd.DataFrame, what: Measured, horizon_min: float, clock: str = "calendar",

@@ -23,18 +23,19 @@ from gridsim.viz.labels import category_label, context, fmt_pct
 from gridsim.viz.style import (PALETTE, SOURCE_COLOR, STYLE, TARGET_COLOR, new_figure, no_data,
                                pct_axis, suptitle)
 
+MAX_CATEGORIES = 6
+MAX_POINTS = 3000
+MIN_AT_RISK = 10
+"""A curve is drawn while at least this many orders are still at risk (so a group needs this many)."""
 TITLE = "Time to close and to discovery (Kaplan-Meier)"
 CAPTION = ("Share of work orders still open x days after the call (Kaplan-Meier: an order still open at the "
            "end of the run counts as open at least until then, not left out), with 95 % pointwise bands. "
            "Dashed red lines: the scenario's close deadlines (calendar-day ones on the calendar panel, "
            "working-day ones on the working-day panels); where a curve crosses its deadline, one minus its "
            "height is the share closed in time. The median is where a curve falls to 50 %; 'not reached' "
-           "means more than half were still open at the longest follow-up. Last panel: latent hazards "
+           "means more than half were still open at the longest follow-up. A curve stops where fewer than "
+           f"{MIN_AT_RISK} orders remain at risk. Last panel: latent hazards "
            "from onset until a patrol finds them. Orders called after the work-order warm-up only.")
-MAX_CATEGORIES = 6
-MAX_POINTS = 3000
-MIN_PER_CURVE = 5
-"""Fewer orders than this in a group: no curve (a 2-order staircase says nothing)."""
 SCALE = {"min": (1440.0, "days"), "working days": (1.0, "working days")}
 
 
@@ -51,13 +52,22 @@ def _median_text(c: SurvivalCurve, scale: float, unit: str) -> str:
     return f"median {c.median / scale:.1f} {unit}" if c.median_reached else "median not reached"
 
 
+def _drawn_steps(c: SurvivalCurve) -> int:
+    """How many of the curve's steps have at least MIN_AT_RISK orders at risk (at_risk only falls)."""
+    return int(np.sum(c.at_risk >= MIN_AT_RISK))
+
+
 def _steps(c: SurvivalCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x, survival, low, high) from (0, 100 %); a curve of more than MAX_POINTS steps (a year
-    has millions of orders) is read at MAX_POINTS evenly spaced times, finer than the pixels."""
-    if len(c.times) <= MAX_POINTS:
-        return np.r_[0.0, c.times], np.r_[1.0, c.survival], np.r_[1.0, c.ci_low], np.r_[1.0, c.ci_high]
-    x = np.linspace(0.0, c.tau, MAX_POINTS)
-    i = np.searchsorted(c.times, x, side="right") - 1
+    """(x, survival, low, high) from (0, 100 %) while at least MIN_AT_RISK orders are at risk
+    (the last few make a noisy tail: one late order takes the curve to 0); a curve of more than
+    MAX_POINTS steps (a year has millions of orders) is read at MAX_POINTS evenly spaced times,
+    finer than the pixels."""
+    m = _drawn_steps(c)
+    times = c.times[:m]
+    if m <= MAX_POINTS:
+        return np.r_[0.0, times], np.r_[1.0, c.survival[:m]], np.r_[1.0, c.ci_low[:m]], np.r_[1.0, c.ci_high[:m]]
+    x = np.linspace(0.0, times[-1], MAX_POINTS)
+    i = np.searchsorted(times, x, side="right") - 1
     before = i < 0                        # before the first step: everyone still open
 
     def pick(v: np.ndarray) -> np.ndarray:
@@ -65,8 +75,9 @@ def _steps(c: SurvivalCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return x, pick(c.survival), pick(c.ci_low), pick(c.ci_high)
 
 
-def _draw(ax, c: SurvivalCurve, scale: float, color: str, label: str, unit: str, note: str | None = None) -> None:
-    """One step curve from (0, 100 %) with its band; the legend says n, open and the median."""
+def _draw(ax, c: SurvivalCurve, scale: float, color: str, label: str, unit: str, note: str | None = None) -> float:
+    """One step curve from (0, 100 %) with its band; the legend says n, open and the median.
+    Returns where the drawn curve ends (in the axis unit)."""
     x, surv, lo, hi = _steps(c)
     x = x / scale
     text = f"{label} (n = {c.n:,}, {c.n_censored:,} open; {_median_text(c, scale, unit)})"
@@ -74,8 +85,9 @@ def _draw(ax, c: SurvivalCurve, scale: float, color: str, label: str, unit: str,
     ok = np.isfinite(lo) & np.isfinite(hi)
     ax.fill_between(x, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), step="post", color=color, alpha=0.15,
                     lw=0)
-    if c.median_reached:
+    if c.median_reached and c.median <= x[-1] * scale:
         ax.plot([c.median / scale], [0.5], "o", color=color, ms=4, zorder=5)
+    return float(x[-1])
 
 
 def _markers(ax, deadlines: dict[str, float], working: bool) -> None:
@@ -104,9 +116,8 @@ def _curves_panel(ax, curves: dict[str, SurvivalCurve], scale: float, unit: str,
     follow-up drawn (0 if none)."""
     longest = 0.0
     for key, c in curves.items():
-        if c.n >= MIN_PER_CURVE:
-            _draw(ax, c, scale, colors[key], labels.get(key, key), unit, (notes or {}).get(key))
-            longest = max(longest, c.tau / scale)
+        if c.n >= MIN_AT_RISK:
+            longest = max(longest, _draw(ax, c, scale, colors[key], labels.get(key, key), unit, (notes or {}).get(key)))
     if longest == 0.0:
         no_data(ax, "no work orders after the warm-up")
     return longest
@@ -171,19 +182,20 @@ def survival_run(run: RunData) -> Figure:
         top = dict(sorted(by_cat.items(), key=lambda kv: -kv[1].n)[:MAX_CATEGORIES])
         colors = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(top)}
         longest = _curves_panel(a_cat, top, scale, unit, colors, {k: category_label(k) for k in top})
-        own = {k: v for k, v in deadlines[clock].items() if k in top and top[k].n >= MIN_PER_CURVE}
+        own = {k: v for k, v in deadlines[clock].items() if k in top and top[k].n >= MIN_AT_RISK}
         _markers(a_cat, own, working)
         for k, days in own.items():       # each curve's height at its own deadline: the share still open then
-            if days * scale <= top[k].tau:
+            m = _drawn_steps(top[k])
+            if m and days * scale <= top[k].times[m - 1]:
                 a_cat.plot([days], [top[k].at(days * scale)], "D", color=colors[k], mec="white", ms=6, zorder=6)
         _finish(a_cat, f"{unit} from the call (diamond: the category at its own deadline)", _xmax(longest, own))
 
         a_disc.set_title("Time to discovery: hazard onset to a patrol finding it (hours)", loc="left")
         if DISCOVERY[0] in ev.columns:
             c = km_curve(ev, DISCOVERY, horizon, "calendar", warm)
-            if c.n >= MIN_PER_CURVE:
-                _draw(a_disc, c, 60.0, PALETTE[2], "latent hazards", "h")
-                _finish(a_disc, "hours from the onset", c.tau / 60.0)
+            if c.n >= MIN_AT_RISK:
+                end = _draw(a_disc, c, 60.0, PALETTE[2], "latent hazards", "h")
+                _finish(a_disc, "hours from the onset", end)
                 a_disc.set_ylabel("share not yet found")
             else:
                 no_data(a_disc, "too few hazards after the warm-up")
