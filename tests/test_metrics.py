@@ -398,4 +398,10 @@ def test_deadline_coverage_warns_when_the_run_is_too_short():
         "close: no order is called after the 24 h warm-up of this 1-day run; judge it on runs of at least 7 days "
         "(longest deadline 3.0 days)"]
     assert deadline_coverage(events, 7 * day, 0.0) == []          # every deadline inside a week
+    # most orders due inside, but a whole category with a long deadline none: its absence is said
+    slow = make(rows + [dict(event_id=100 + i, source="12345", category="facilities", t_call=60.0 * i,
+                             due_close=60.0 * i + 19 * day, open=True) for i in range(3)])
+    assert deadline_coverage(slow, 7 * day, 0.0) == [
+        "close: no order of facilities has its deadline inside this 7-day run, so the judged share leaves them "
+        "out; judge it on runs of at least 38 days (longest deadline 19.0 days)"]
     assert deadline_coverage(events.iloc[:0], day, 0.0) == []     # no work orders: nothing to say

@@ -455,10 +455,12 @@ def _duration_text(minutes: float) -> str:
 
 def deadline_coverage(events: pd.DataFrame, horizon_min: float, warmup_min: float) -> list[str]:
     """One line per work-order stage the run is too short to judge: none of the orders called
-    after the warm-up (`warmup_min`: the work-order warm-up) falls due inside the run, or fewer
-    than half do. The line suggests a run length at which half would for a steady stream of
-    orders with the longest deadline seen (D calendar days after the reference): the warm-up
-    plus 2 D. Stages without any deadline in the table say nothing.
+    after the warm-up (`warmup_min`: the work-order warm-up) falls due inside the run, fewer
+    than half do, or whole categories (their deadlines the longest) have none due inside, so
+    the judged share speaks for the quick categories only. The line suggests a run length at
+    which half would fall due for a steady stream of orders with the longest deadline seen (D
+    calendar days after the reference): the warm-up plus 2 D. Stages without any deadline in
+    the table say nothing.
     """
     need_columns(events, ["t_call"])
     t_call = events["t_call"].to_numpy(dtype=np.float64)
@@ -474,14 +476,21 @@ def deadline_coverage(events: pd.DataFrame, horizon_min: float, warmup_min: floa
             continue
         longest = float(np.max(due[has] - ref[has]))
         cohort = has & (t_call >= warmup_min)
-        n, inside = int(cohort.sum()), int((cohort & (due <= horizon_min)).sum())
-        if n and 2 * inside >= n:
-            continue
+        due_inside = cohort & (due <= horizon_min)
+        n, inside = int(cohort.sum()), int(due_inside.sum())
         run_days = math.ceil((warmup_min + 2.0 * longest) / 1440.0 - 1e-9)
-        what = (f"no order is called after the {warmup_min / 60.0:g} h warm-up of this {days:g}-day run"
-                if n == 0 else f"{inside:,} of {n:,} orders have their deadline inside this {days:g}-day run")
-        lines.append(f"{name}: {what}; judge it on runs of at least {run_days} day{'s' * (run_days != 1)} "
-                     f"(longest deadline {_duration_text(longest)})")
+        advice = (f"judge it on runs of at least {run_days} day{'s' * (run_days != 1)} "
+                  f"(longest deadline {_duration_text(longest)})")
+        if n == 0 or 2 * inside < n:
+            what = (f"no order is called after the {warmup_min / 60.0:g} h warm-up of this {days:g}-day run"
+                    if n == 0 else f"{inside:,} of {n:,} orders have their deadline inside this {days:g}-day run")
+            lines.append(f"{name}: {what}; {advice}")
+        elif "category" in events.columns:
+            cats = events["category"].astype(str).to_numpy()
+            left_out = sorted(set(cats[cohort]) - set(cats[due_inside]))
+            if left_out:
+                lines.append(f"{name}: no order of {', '.join(left_out)} has its deadline inside this "
+                             f"{days:g}-day run, so the judged share leaves them out; {advice}")
     return lines
 
 
