@@ -15,6 +15,7 @@ import pytest
 from gridsim.domain import CORESP, FULLTIME, LEADER, P110, POLICE, ROUTINE, URGENT
 from gridsim.engine.agencies.command_centre import CommandCentre110
 from gridsim.engine.agencies.grid_workforce import GridWorkforce, borrow_lists
+from gridsim.engine.agencies.platform import WorkOrderPlatform
 from gridsim.engine.agencies.police_fleet import FleetPlan, PoliceFleet
 from gridsim.engine.records import EventRecords
 from gridsim.engine.scheduler import Scheduler
@@ -274,7 +275,10 @@ def test_a_category_that_sends_two_units_records_when_the_last_is_on_scene():
 
 def _workforce(model, sch, city, inp, rec, verify=True, radius=2.0):
     wf = GridWorkforce(model, sch, city, inp, rec, [1.0, 1.0, 1.0, 1.0], (FULLTIME, LEADER), (FULLTIME,),
-                       verify, radius, 0.0, FAR)
+                       radius, 0.0, FAR)
+    platform = WorkOrderPlatform(model, sch, inp, rec, verify)      # report-backs go through the platform
+    platform.connect(None, wf, None)
+    wf.kind_reported = platform.kind_reported
     wf.on = [True] * 4
     return wf
 

@@ -41,7 +41,8 @@ def tiny_city(police=(2, 1), ws_built=(True, True)) -> City:
 
 def inputs_for(city: City, events: list[dict]) -> RunInputs:
     """Per-event inputs from dicts with keys grid, x, y (default: the grid centroid), service,
-    turnout, report_back, verify_dur, close_delay, support (units), cordon (points), extra
+    turnout, report_back, verify_dur, close_delay, support (units), cordon (points), minor (1: a grid
+    worker's, 0: department 0's), route_first / route_second, dept_work / dept_lead, file_delay, extra
     ((support on-scene, hold, assessment, cordon command delay) minutes), cat (index into the two
     test categories: 0 urgent with co-response, 1 routine without; 2 urgent, two units)."""
     def col(key, default, code):
@@ -54,6 +55,9 @@ def inputs_for(city: City, events: list[dict]) -> RunInputs:
         service=col("service", 10.0, "f"), turnout=col("turnout", 0.0, "f"),
         report_back=col("report_back", 5.0, "f"), verify_dur=col("verify_dur", 2.0, "f"),
         close_delay=col("close_delay", 1.0, "f"), sup_left=col("support", 0, "b"), cor_left=col("cordon", 0, "b"),
+        minor=col("minor", 1, "b"), route_first=col("route_first", 0.0, "f"), route_second=col("route_second", 0.0, "f"),
+        dept_work=col("dept_work", 0.0, "f"), dept_lead=col("dept_lead", 0.0, "f"), file_delay=col("file_delay", 0.0, "f"),
+        cat_dept=[-1, 0, 0],
         extra={k: e["extra"] for k, e in enumerate(events) if "extra" in e},
         cat_prio=[URGENT, ROUTINE, URGENT], cat_coresp=[True, False, False], cat_units=[1, 1, 2],
         urban=as_array([bool(city.grid_urban[g]) for g in grids], "b"),

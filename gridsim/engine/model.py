@@ -24,7 +24,7 @@ from gridsim.engine.agencies.departments import Departments
 from gridsim.engine.agencies.grid_patrols import GridPatrols
 from gridsim.engine.agencies.hotline_centre import HotlineCentre
 from gridsim.engine.agencies.platform import WorkOrderPlatform
-from gridsim.engine.agencies.police_fleet import PoliceFleet, plan_fleet
+from gridsim.engine.agencies.police_fleet import PoliceFleet, plan_fleet, plan_linkage
 from gridsim.engine.agencies.routing import RoutingNetwork
 from gridsim.engine.patrol_routes import PatrolParams, build_routes
 from gridsim.engine.demand import Demand, generate_demand
@@ -126,7 +126,8 @@ class CityModel(mesa.Model):
         # minutes per straight-line km, per role (0 in zero-travel mode)
         min_per_km = [0.0 if zero else 60.0 * travel.detour_factor / travel.speed_kmh[r] for r in ROLES]
         self.police_fleet = PoliceFleet(self, self.scheduler, self.city, inputs, self.records,
-                                        plan_fleet(spec, self.city, streams["posts"]), self.warmup_min, self.horizon_min)
+                                        plan_fleet(spec, self.city, streams["posts"]), self.warmup_min, self.horizon_min,
+                                        linkage=plan_linkage(spec, self.demand.category_names))
         self.grid_workforce = GridWorkforce(self, self.scheduler, self.city, inputs, self.records, min_per_km,
                                             tuple(ROLE_CODE[r] for r in rules.grid_role_order),
                                             tuple(ROLE_CODE[r] for r in rules.verify_role_order),

@@ -41,8 +41,8 @@ COLUMNS = {
     "t_call": "entered the system: the citizen's first call (110 or 12345), or the patrol finding a hazard (NaN: not found yet)",
     "t_answer": "12345 orders: the call answered by a call-taker",
     "t_ready": "the loop takes it up: after 110 triage; a 12345 order filed at the end of the call; a hazard's onset",
-    "t_dispatch": "110: a unit is assigned and sets out (target: respond within 3 min of t_call); work orders: routed "
-                  "to the responsible unit (department or grid): the case clock starts",
+    "t_dispatch": "110: a unit is assigned and sets out (target: respond within 3 min of t_call); work orders: handed "
+                  "to the responsible unit: the grid worker who takes a minor matter, or the department's office",
     "t_arrive": "first responder on scene (target: 5 min in urban grids, 10 in rural ones, for 110 incidents)",
     "travel_min": "first responder's travel time, min (road km at the hour's speed)",
     "t_units": "110 sending several units (categories.*.police_units): the last of them on scene",
@@ -114,8 +114,10 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float, clock: WorkCl
         cols[col][cols[col] > horizon_min] = NAN
     cols["preempted"] = _sparse(rec.preempted, n, np.int8, 0)
     cols["fixed_on_spot"] = _sparse(rec.fixed_on_spot, n, np.int8, 0).astype(bool)
-    for col in ("scene_reported", "police_released"):
-        cols[col] = _sparse(getattr(rec, col), n, np.float32, NAN)
+    cols["police_released"] = _sparse(rec.police_released, n, np.float32, NAN)
+    with np.errstate(invalid="ignore"):      # the grid worker on scene before the first police unit
+        first = cols["t_coarrive"] < cols["t_arrive"]
+    cols["scene_reported"] = np.where(first, cols["t_arrive"] - cols["t_coarrive"], NAN).astype(np.float32)
     hazard = ~np.isnan(cols["t_onset"])
     cols["t_call"] = np.where(hazard, cols["t_found"], cols["t_call"])      # a hazard enters when found
     cols["open"] = np.isnan(cols["t_close"])

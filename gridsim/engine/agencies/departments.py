@@ -17,6 +17,8 @@ staffed for what it must handle).
 
 from __future__ import annotations
 
+import math
+
 from heapq import heapreplace
 from typing import Callable, Sequence
 
@@ -66,6 +68,7 @@ class Departments(mesa.Agent):
         self.warm, self.horizon = warmup_min, horizon_min
         self.warm_work, self.horizon_work = clock.work_at(warmup_min), clock.work_at(horizon_min)
         self.on_done = on_done
+        self.work_span = float(clock.cum_end[-1])          # working minutes the clock reaches
         self.push = scheduler.push
         self.kind_done = scheduler.register(f"{self.name}.done", self._done)
 
@@ -95,7 +98,9 @@ class Departments(mesa.Agent):
             start = w if w >= free[0] else free[0]
             end = start + handling_min
             heapreplace(free, end)
-            t_done = max(t, self.clock.calendar_at(end + lead_min))
+            w_done = end + lead_min
+            # a backlog may push the case past the clock's reach (120 days after the run): not done within it
+            t_done = max(t, self.clock.calendar_at(w_done)) if w_done <= self.work_span else math.inf
             lo, hi = max(start, self.warm_work), min(end, self.horizon_work)
             if hi > lo:
                 self.day_busy_work[dept] += hi - lo

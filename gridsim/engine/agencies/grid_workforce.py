@@ -145,13 +145,14 @@ class GridWorkforce(ResponderAgency):
                     self._start(idle[r][h].pop(), task, t)
                     return
 
-    def _start(self, w: int, task: Task, t: float) -> None:
+    def _start(self, w: int, task: Task, t: float, from_idle: bool = True) -> None:
+        """Worker w takes the task at t (from_idle: it was patrolling, not finishing a job)."""
         kind, e, x, y, svc, _prio, _tr, g = task
         inp, rec = self.inputs, self.rec
         r = self.role[w]
         home = self.home[w]
-        if self.patrols is not None and self.patrol_roles[r]:
-            self.patrols.idle_changed(home, r, -1, t)
+        if from_idle and self.patrols is not None and self.patrol_roles[r]:
+            self.patrols.idle_changed(home, r, -1, t)      # it stops walking the patrol loop
         ox, oy = self.x[w], self.y[w]
         if kind == FIX:
             ox, oy = x, y                   # the finder is on the spot
@@ -163,6 +164,7 @@ class GridWorkforce(ResponderAgency):
         t_end = t_arr + svc
         self._occupy(w, r, t, t_end, kind)
         if kind == WORK or kind == FIX:
+            rec.t_dispatch[e] = t           # a minor matter is dispatched to the worker who takes it
             rec.t_arrive[e] = t_arr
             rec.t_done[e] = t_end
             rec.responder_role[e] = r
@@ -225,18 +227,18 @@ class GridWorkforce(ResponderAgency):
         r = self.role[w]
         self.busy_by_role[r] -= 1
         g = self.home[w]
-        if self.patrols is not None and self.patrol_roles[r]:
-            self.patrols.idle_changed(g, r, 1, t)
         if self.queued and self.on[r]:
             gw = self.grids_waiting
             for h in self.near[g]:           # only look when something waits here or next door
                 if h in gw:
                     nxt = self._next_task(g, r, t)
                     if nxt is not None:
-                        self._start(w, nxt, t)
+                        self._start(w, nxt, t, False)
                         return
                     break
         self.idle[r][g].append(w)
+        if self.patrols is not None and self.patrol_roles[r]:
+            self.patrols.idle_changed(g, r, 1, t)          # back on the patrol loop
 
     def shift_on(self, r: int, t: float, _b=None) -> None:
         """A role comes on duty: its idle workers take the work waiting in their grids."""

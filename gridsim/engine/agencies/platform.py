@@ -6,8 +6,8 @@ close) as hand-overs between agencies:
 - a 12345 order is filed when its call ends (gridsim.engine.demand); a hazard is found by a
   patrol (GridPatrols) and, if minor, fixed by the finder at once, else filed in the app;
 - the dispatcher offices route it (RoutingNetwork): down to the grid for a minor matter, to the
-  responsible department's division office otherwise. The routed moment is `t_dispatch`
-  (handed to the responsible unit: the case clock starts);
+  responsible department's division office otherwise. `t_dispatch` is the hand-over to the
+  responsible unit: the worker who takes a minor matter, or the department's office;
 - a grid worker (GridWorkforce) or the department (Departments) handles it, then reports back;
 - the grid's own worker verifies on site (GridWorkforce.verify_ready), and the platform closes it.
 Every duration is drawn before the run (RunInputs); every wait emerges from a queue.
@@ -67,12 +67,14 @@ class WorkOrderPlatform(mesa.Agent):
 
     # ------------------------------------------------------------------ hand-overs
     def routed(self, e: int, t: float, _level: int) -> None:
-        """The last office handed order e to its responsible unit: the case clock starts."""
-        self.rec.t_dispatch[e] = t
+        """The last office handed order e on: a minor matter to its grid (dispatched when a
+        worker takes it), a department matter to the department's office (dispatched now: the
+        case clock starts)."""
         inp = self.inputs
         if inp.minor[e] == 1:
             self.workforce.dispatch_work_order(e, t)
         else:
+            self.rec.t_dispatch[e] = t
             self.departments.assign(e, t, inp.cat_dept[inp.cat[e]], inp.grid_div[inp.grid[e]],
                                     inp.cat_prio[inp.cat[e]] == URGENT, inp.dept_work[e], inp.dept_lead[e])
 
