@@ -22,29 +22,10 @@ from typing import Mapping
 import numpy as np
 
 from gridsim.scenario import Scenario, ScenarioError
+from gridsim.scenario.calendar import covered_years
 from gridsim.scenario.validate import CLOCKS, WORK_CLOCK_MARGIN_DAYS
 
 DAY_MIN = 1440.0
-
-
-def _covered_years(calendar) -> tuple[int, int]:
-    """The years the holidays package knows for this country. A country that moves working days
-    to weekends (China's make-up days) is covered only for the years whose schedule the package
-    lists, since the State Council announces each year's schedule only the December before;
-    otherwise the package's own start/end years."""
-    schedule = getattr(calendar, "special_public_holidays", {}) or {}
-    moved = [year for year, days in schedule.items()
-             if any(isinstance(d, tuple) and len(d) >= 4 for d in _as_items(days))]
-    if moved:
-        return min(moved), max(moved)
-    return int(calendar.start_year), int(calendar.end_year)
-
-
-def _as_items(days) -> tuple:
-    """One year's special-day entries as a tuple of entries (the package allows a lone entry)."""
-    if isinstance(days, tuple) and days and not isinstance(days[0], tuple):
-        return (days,)
-    return tuple(days)
 
 
 class WorkClock:
@@ -72,7 +53,7 @@ class WorkClock:
         except NotImplementedError:
             raise ScenarioError(where("calendar.holidays"), "calendar.holidays", "unknown country code",
                                 "a country code of the holidays package, e.g. 'CN'", country, True) from None
-        first, last = _covered_years(country_days)
+        first, last = covered_years(country_days)
         n_days = days + max(int(extend_days), 0)
         end_of_run = start_date + dt.timedelta(days=days - 1)
         if not (first <= start_date.year and end_of_run.year <= last):

@@ -14,6 +14,7 @@ import math
 from typing import Any, Callable, Sequence
 
 from gridsim.domain import GRID_ROLES, PRIORITIES, SOURCES, STAGES
+from gridsim.scenario.calendar import covered_years
 from gridsim.scenario.divisions import Division
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.schema import (BUILTIN_NAME, OPEN_TABLES, all_keys, leaf_items, template_for, type_name,
@@ -395,15 +396,20 @@ def _check_calendar(spec: Sections, err: Callable[[str, str, str], ScenarioError
                   f"a date whose weekday is run.start_weekday (0 = Monday), or run.start_weekday = {start.weekday()}")
     code = spec.calendar.holidays
     try:
-        cls = holidays.country_holidays(code).__class__
+        calendar = holidays.country_holidays(code)
     except NotImplementedError:
         raise err("calendar.holidays", f"no holiday calendar for country '{code}'",
                   "a country code of the `holidays` package, e.g. 'CN'") from None
-    last = start + datetime.timedelta(days=spec.run.days + WORK_CLOCK_MARGIN_DAYS)
-    lo, hi = getattr(cls, "start_year", 1), getattr(cls, "end_year", 9999)
-    if start.year < lo or last.year > hi:
-        raise err("calendar.start_date", f"the run and its deadlines ({start.year}-{last.year}) fall outside the "
-                  f"years the '{code}' holiday calendar covers", f"dates in {lo}-{hi}")
+    lo, hi = covered_years(calendar)
+    try:
+        last_year = (start + datetime.timedelta(days=spec.run.days - 1)).year
+    except OverflowError:
+        last_year = 10 ** 9
+    if start.year < lo or last_year > hi:
+        shown = "beyond 9999" if last_year == 10 ** 9 else str(last_year)
+        raise err("calendar.start_date", f"the run ({start.year} to {shown}) falls outside the years whose "
+                  f"'{code}' working-day schedule the holidays package knows", f"dates in {lo}-{hi} "
+                  f"(a shorter run.days, or an earlier start)")
 
 
 WORK_CLOCK_MARGIN_DAYS = 120
