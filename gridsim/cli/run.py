@@ -226,7 +226,35 @@ def _print_volumes(summary: dict) -> None:
           f"{summary['warmup_hours']:g} h excluded; {vol['events_total']:,} events in {summary['wall_seconds']:.1f} s")
     print(f"  counted: {vol['110_incidents']:,} 110 incidents, {vol['12345_work_orders']:,} 12345 work orders "
           f"({vol['hotline_first_contact_after_warmup']:,} more calls resolved on first contact), "
-          f"{vol['grid_patrol_reports']:,} grid patrol reports; {vol['open_at_end']:,} still open at the end")
+          f"{vol['grid_patrol_reports']:,} hazards found by grid patrols; {vol['open_at_end']:,} still open at the end")
+    _print_work_order_side(summary)
+
+
+def _print_work_order_side(summary: dict) -> None:
+    """The call centre, the time to close, the hazards and the deadlines the run cannot judge."""
+    h, wo = summary.get("hotline"), summary.get("work_orders")
+    if h and h["calls"]:
+        print(f"  12345 call centre: {h['calls']:,} calls, answered in {h['answer_wait_mean_s']:.1f} s on average, "
+              f"{pct(h['answered_within_30s_share']).strip()} within 30 s; {pct(h['first_contact'] / h['calls']).strip()} resolved "
+              f"on the line; {h['to_110']:,} handed to 110, {h['from_110']:,} handed over from 110")
+    if not wo:
+        return
+    close = wo["close_working_days"]
+    parts = []
+    for src, c in close.items():
+        median = "not reached" if c["median"] is None or pd.isna(c["median"]) else f"{c['median']:.2f}"
+        parts.append(f"{src} median {median} (restricted mean {c['restricted_mean']:.2f}, {c['open']:,} of "
+                     f"{c['orders']:,} open)")
+    if parts:
+        print(f"  time to close, working days (Kaplan-Meier, open orders censored): {'; '.join(parts)}")
+    hz = wo["hazards"]
+    if hz["arisen"]:
+        lag = "" if hz["discovery_p50_min"] is None else (f"; onset to finding median {hz['discovery_p50_min']:.0f} "
+                                                          f"min, p90 {hz['discovery_p90_min']:.0f} min")
+        print(f"  hazards: {hz['found']:,} of {hz['arisen']:,} arisen were found by patrols "
+              f"({hz['fixed_on_spot']:,} fixed on the spot){lag}")
+    for line in wo["deadline_notes"]:
+        print(f"  note: {line}")
 
 
 def _share(v: float | None) -> str:
