@@ -174,6 +174,7 @@ class CityModel(mesa.Model):
         W.kind_reported = self.platform.kind_reported
         W.patrols = self.grid_patrols
         W.patrol_roles = [r_ != POLICE and params.patrol_share[r_] > 0 for r_ in range(len(ROLES))]
+        W.routes, W.phase = routes, routes.phases(streams["patrol_routes"], np.asarray(W.home)).tolist()
 
     # ------------------------------------------------------------------ loop
     def run_events(self) -> None:

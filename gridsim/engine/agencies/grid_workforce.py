@@ -75,6 +75,8 @@ class GridWorkforce(ResponderAgency):
         self.kind_reported = -1            # the platform's report-back event kind (set by the model)
         self.patrols = None                # GridPatrols: told when a grid's idle count changes (set by the model)
         self.patrol_roles = [False] * len(min_per_km)   # roles that walk the patrol loop when idle
+        self.routes = None                 # PatrolRoutes: an idle patrolling worker sets out from its loop
+        self.phase: list[float] = []       # per worker: km along its loop at t = 0
         G = city.n_grids
         self.idle: list[list[list[int]]] = [[[] for _ in range(G)] for _ in range(len(min_per_km))]
         for w in range(len(self.role)):
@@ -156,6 +158,8 @@ class GridWorkforce(ResponderAgency):
         ox, oy = self.x[w], self.y[w]
         if kind == FIX:
             ox, oy = x, y                   # the finder is on the spot
+        elif from_idle and self.patrol_roles[r] and self.routes is not None:
+            ox, oy = self.routes.position(home, self.phase[w], t)     # where its patrol loop has it now
         elif kind == WORK and home == g:
             origin = inp.grid_origin[g]     # unbuilt workstation: sent out from farther away
             if origin is not None:
