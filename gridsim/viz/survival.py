@@ -142,8 +142,8 @@ def _in_time_notes(run: RunData, warm: float) -> dict[str, str]:
             out[source] = (f"closed in time: not estimable, {k} categor{'y' if k == 1 else 'ies'} "
                            f"not followed up to the deadline")
         elif est.n:
-            out[source] = (f"closed in time {fmt_pct(est.share, 0)} "
-                           f"[{fmt_pct(est.ci_low, 0)}, {fmt_pct(est.ci_high, 0)}] (KM by category)")
+            out[source] = (f"closed in time {fmt_pct(est.share)} "
+                           f"[{fmt_pct(est.ci_low)}, {fmt_pct(est.ci_high)}] (KM by category)")
     return out
 
 
