@@ -11,10 +11,14 @@ import numpy as np
 import pytest
 
 from gridsim.domain import FULLTIME, LEADER, PARTTIME, SOURCE_CODE
+from gridsim.city import build_city
 from gridsim.engine.agencies.grid_patrols import GridPatrols, OnDutyClock
-from gridsim.engine.patrol_routes import PatrolParams, PatrolRoutes, build_routes, generate_hazards
+from gridsim.engine.demand import generate_demand
+from gridsim.engine.model import run_streams
+from gridsim.engine.patrol_routes import PatrolParams, PatrolRoutes, build_routes
 from gridsim.engine.scheduler import Scheduler
 from gridsim.scenario import load_scenario
+from conftest import SCENARIOS
 from tiny_city import tiny_city
 
 SQUARE_X, SQUARE_Y = [0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]     # a 4 km loop
@@ -100,42 +104,39 @@ def test_routes_lie_in_the_grid_disc_and_are_seeded():
 
 
 # ---------------------------------------------------------------- hazards
-def test_generate_hazards_rate_place_and_order():
-    city = tiny_city()
-    p = params(hazard_categories=(5, 7), hazards_per_100k_day=(300.0, 100.0), urban_weight=(1.0, 3.0))
-    hz = generate_hazards(p, city, np.random.default_rng(0), 1000 * 1440.0)
-    # 4,000 residents x 400 per 100k a day x 1,000 days = 16,000 expected
-    assert abs(len(hz.t_onset) - 16000) < 4 * math.sqrt(16000)
-    assert np.all(np.diff(hz.t_onset) >= 0) and hz.t_onset.min() >= 0 and hz.t_onset.max() < 1000 * 1440
-    assert set(np.unique(hz.category)) == {5, 7}
-    assert abs((hz.category == 5).mean() - 0.75) < 0.02
-    d = np.hypot(hz.x - city.grid_x[hz.grid], hz.y - city.grid_y[hz.grid])
-    assert (d <= np.sqrt(city.grid_area[hz.grid] / np.pi) + 1e-12).all()
-    urban = city.grid_urban[hz.grid]
-    assert abs(urban[hz.category == 5].mean() - 0.5) < 0.03     # by population alone
-    assert abs(urban[hz.category == 7].mean() - 0.75) < 0.03    # urban_weight 3
-    again = generate_hazards(p, city, np.random.default_rng(0), 1000 * 1440.0)
-    assert np.array_equal(hz.x, again.x)
+def _hazards(overrides):
+    spec = load_scenario(SCENARIOS / "validation_mmc.toml", ["demand.hotline_per_day=0", *overrides])
+    city = build_city(spec)
+    d = generate_demand(spec, city, run_streams(1, 0), spec.run.days * 1440.0)
+    hz = d.source == SOURCE_CODE["grid"]
+    return spec, city, d, hz
 
 
-def test_generate_hazards_surge_multiplies_its_window():
-    city = tiny_city()
-    base = dict(hazard_categories=(0,), hazards_per_100k_day=(2000.0,), urban_weight=(1.0,))
-    calm = generate_hazards(params(**base), city, np.random.default_rng(0), 10 * 1440.0)
-    storm = generate_hazards(params(surge_multiplier=4.0, surge_window_min=(1440.0, 2880.0),
-                                    surge_divisions=("Only",), **base), city, np.random.default_rng(0), 10 * 1440.0)
-    in_calm = ((calm.t_onset >= 1440) & (calm.t_onset < 2880)).sum()
-    in_storm = ((storm.t_onset >= 1440) & (storm.t_onset < 2880)).sum()
-    assert 3.3 < in_storm / in_calm < 4.7 and in_calm > 50
+def test_hazards_arise_at_the_rate_on_the_grids_disc_in_onset_order():
+    spec, city, d, hz = _hazards(["demand.hazards_per_100k_day=2000", "run.days=50"])
+    expected = 2000 / 1e5 * city.grid_population.sum() * 50         # 20 a day on 1,000 residents
+    assert abs(hz.sum() - expected) < 4 * math.sqrt(expected)
+    t = d.t_call[hz]
+    assert np.all(np.diff(t) >= 0) and t.min() >= 0 and t.max() < 50 * 1440
+    x, y = d.x[hz], d.y[hz]
+    g = d.grid[hz]
+    assert (np.hypot(x - city.grid_x[g], y - city.grid_y[g]) <= np.sqrt(city.grid_area[g] / np.pi) + 1e-9).all()
+    assert np.isnan(d.t_answer[hz]).all()
+
+
+def test_a_surge_on_source_grid_multiplies_hazards_in_its_window():
+    base = ["demand.hazards_per_100k_day=20000", "run.days=10"]      # 200 a day
+    _, _, calm, hz_c = _hazards(base)
+    storm_keys = ["surge.enabled=true", "surge.multiplier=4.0", "surge.start_hour=24", "surge.duration_hours=24",
+                  "surge.sources=['grid']"]
+    _, _, storm, hz_s = _hazards(base + storm_keys)
+    in_window = lambda d, hz: ((d.t_call[hz] >= 1440) & (d.t_call[hz] < 2880)).sum()   # noqa: E731
+    assert 3.0 < in_window(storm, hz_s) / in_window(calm, hz_c) < 5.0 and in_window(calm, hz_c) > 100
 
 
 def test_params_from_the_builtin_scenario():
     spec = load_scenario()
     p = PatrolParams.from_scenario(spec)
-    names = list(spec.categories)
-    grid_cats = spec.categories_of("grid")
-    assert [names[i] for i in p.hazard_categories] == list(grid_cats)
-    assert sum(p.hazards_per_100k_day) == pytest.approx(spec.demand.hazards_per_100k_day)
     assert p.detection_radius_km == pytest.approx(spec.grid_patrol.detection_radius_m / 1000)
     assert p.patrol_share[FULLTIME] == spec.grid_patrol.patrol_share["fulltime"] and p.patrol_share[0] == 0.0
 

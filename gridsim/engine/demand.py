@@ -235,8 +235,9 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     # latent hazards: the event enters at its onset; patrols find it (or not) during the run
     rng = streams["demand_grid"]
     t, g = _hazard_arrivals(rng, scenario, city, hours)
-    parts.append((t, t, g, SOURCE_CODE["grid"], _categories(rng, scenario, "grid", len(t), names), None, NO_TRANSFER,
-                  _place(rng, scenario, city, g)))
+    cat = _categories(rng, scenario, "grid", len(t), names)
+    g = _skew_placement(rng, scenario, city, g, cat, names)
+    parts.append((t, t, g, SOURCE_CODE["grid"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g)))
 
     t_call = np.concatenate([p[0] for p in parts])
     keep = t_call < horizon_min

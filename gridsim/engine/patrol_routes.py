@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -35,37 +34,22 @@ from gridsim.scenario import Scenario
 
 @dataclass(frozen=True)
 class PatrolParams:
-    """The patrol and hazard keys of a scenario, in the units the engine uses."""
+    """The [grid_patrol] keys of a scenario, in the units the engine uses (hazards themselves are
+    demand: gridsim.engine.demand draws them with every other source's events)."""
 
     route_points: int
     walk_kmh: float
     detection_radius_km: float
     detection_prob: float
     patrol_share: tuple[float, ...]            # per role code (police 0): share of idle on-duty time on the route
-    hazard_categories: tuple[int, ...] = ()    # indexes into the scenario's category list
-    hazards_per_100k_day: tuple[float, ...] = ()   # per hazard category (total x the category's share)
-    urban_weight: tuple[float, ...] = ()       # per hazard category: placement weight of urban grids
-    surge_multiplier: float = 1.0              # 1 = no surge on source "grid"
-    surge_window_min: tuple[float, float] = (0.0, 0.0)
-    surge_divisions: tuple[str, ...] = ()
 
     @classmethod
     def from_scenario(cls, spec: Scenario) -> "PatrolParams":
-        gp, sg = spec.grid_patrol, spec.surge
-        names = list(spec.categories.keys())
-        cats = spec.categories_of("grid")
-        total = sum(c.share for c in cats.values()) or 1.0
-        surge = sg.enabled and "grid" in sg.sources and sg.multiplier != 1.0
+        gp = spec.grid_patrol
         return cls(
             route_points=int(gp.route_points), walk_kmh=float(gp.walk_kmh),
             detection_radius_km=float(gp.detection_radius_m) / 1000.0, detection_prob=float(gp.detection_prob),
-            patrol_share=tuple(float(gp.patrol_share.get(r, 0.0)) if r in GRID_ROLES else 0.0 for r in ROLES),
-            hazard_categories=tuple(names.index(k) for k in cats),
-            hazards_per_100k_day=tuple(spec.demand.hazards_per_100k_day * c.share / total for c in cats.values()),
-            urban_weight=tuple(float(c.urban_weight) for c in cats.values()),
-            surge_multiplier=float(sg.multiplier) if surge else 1.0,
-            surge_window_min=(sg.start_hour * 60.0, (sg.start_hour + sg.duration_hours) * 60.0),
-            surge_divisions=tuple(sg.divisions) if surge else ())
+            patrol_share=tuple(float(gp.patrol_share.get(r, 0.0)) if r in GRID_ROLES else 0.0 for r in ROLES))
 
 
 class PatrolRoutes:
@@ -170,65 +154,6 @@ def build_routes(city: City, route_points: int, walk_kmh: float, rng: np.random.
         visited[rows, cur] = True
         order[:, step] = cur
     return PatrolRoutes(np.take_along_axis(px, order, 1), np.take_along_axis(py, order, 1), walk_kmh)
-
-
-class Hazards(NamedTuple):
-    """Latent hazards of a run, sorted by onset (minutes): grid, category index, location (km)."""
-
-    t_onset: np.ndarray
-    grid: np.ndarray
-    category: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-
-
-def generate_hazards(spec_or_params: Scenario | PatrolParams, city: City, rng: np.random.Generator,
-                     horizon_min: float) -> Hazards:
-    """Every latent hazard arising in [0, horizon_min): Poisson per (grid, category), uniform in
-    time, a uniform point of the grid's disc. One draw sequence from `rng` (the "demand_grid"
-    stream), independent of staffing: common random numbers across variants."""
-    p = spec_or_params if isinstance(spec_or_params, PatrolParams) else PatrolParams.from_scenario(spec_or_params)
-    pop = np.asarray(city.grid_population, float)
-    ts, gs, cs = [], [], []
-    days = horizon_min / 1440.0
-    surge_div = np.isin(city.grid_div, [city.division_names.index(d) for d in p.surge_divisions
-                                        if d in city.division_names])
-    lo, hi = max(p.surge_window_min[0], 0.0), min(p.surge_window_min[1], horizon_min)
-    surging = p.surge_multiplier != 1.0 and surge_div.any() and hi > lo
-    for cat, per_100k, uw in zip(p.hazard_categories, p.hazards_per_100k_day, p.urban_weight):
-        if per_100k <= 0 or pop.sum() <= 0:
-            continue
-        weights = pop * np.where(city.grid_urban, uw, 1.0)
-        weights = weights / weights.sum() * pop.sum()     # placement leans urban/rural; the total stays
-        total = per_100k / 1e5 * weights.sum()            # hazards a day, whole city
-        n = rng.poisson(total * days)
-        t = rng.random(n) * horizon_min
-        g = _pick(rng, weights, n)
-        if surging and p.surge_multiplier > 1.0:
-            w_in = weights * surge_div
-            ne = rng.poisson(per_100k / 1e5 * w_in.sum() * (hi - lo) / 1440.0 * (p.surge_multiplier - 1.0))
-            t = np.concatenate([t, lo + rng.random(ne) * (hi - lo)])
-            g = np.concatenate([g, _pick(rng, w_in, ne)])
-        elif surging:                                      # a lull: thin the window in those divisions
-            drop = (t >= lo) & (t < hi) & surge_div[g] & (rng.random(len(t)) < 1.0 - p.surge_multiplier)
-            t, g = t[~drop], g[~drop]
-        ts.append(t)
-        gs.append(g)
-        cs.append(np.full(len(t), cat, dtype=np.int16))
-    if not ts:
-        e = np.empty(0)
-        return Hazards(e, np.empty(0, np.int32), np.empty(0, np.int16), e.copy(), e.copy())
-    t, g, c = np.concatenate(ts), np.concatenate(gs).astype(np.int32), np.concatenate(cs)
-    r = np.sqrt(np.asarray(city.grid_area, float)[g] / np.pi) * np.sqrt(rng.random(len(g)))
-    th = rng.random(len(g)) * 2.0 * np.pi
-    x, y = city.grid_x[g] + r * np.cos(th), city.grid_y[g] + r * np.sin(th)
-    order = np.argsort(t, kind="stable")
-    return Hazards(t[order], g[order], c[order], x[order], y[order])
-
-
-def _pick(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
-    cum = np.cumsum(weights, dtype=float)
-    return np.searchsorted(cum, rng.random(n) * cum[-1], side="right").astype(np.int32)
 
 
 def exposure_needed(E: np.ndarray, passes: np.ndarray, loop_km: np.ndarray, walk_kmh: float,
