@@ -44,6 +44,8 @@ def _coerce(value: Any, tmpl: Any, label: str, key: str) -> Any:
             raise ScenarioError(label, key, "must be finite", "a finite number", value, True)
         return float(value)
     if isinstance(tmpl, str):
+        if type(value) is datetime.date:     # a bare TOML date (start_date = 2018-03-05) is the date's text
+            return value.isoformat()
         if not isinstance(value, str):
             raise bad
         return value
