@@ -23,7 +23,7 @@ import numpy as np
 
 from gridsim.city import City
 from gridsim.domain import SOURCE_CODE
-from gridsim.engine.answer_queue import answer_calls
+from gridsim.engine.answer_queue import ANSWER_LIMIT_S, answer_calls
 from gridsim.engine.distributions import sample
 from gridsim.scenario import Scenario
 
@@ -50,7 +50,8 @@ class HotlineCalls:
 class Demand:
     """All events of one run, sorted by t_call (a hazard's onset; event_id = position)."""
 
-    t_call: np.ndarray            # minutes from start: the first call (110 or 12345), or a hazard's onset
+    t_call: np.ndarray            # minutes from start: the call as the judging agency received it (110: the 110
+                                  # call or the hand-over from 12345; 12345: the call reaching its queue), or a hazard's onset
     t_enter: np.ndarray           # its own agency takes it up: the 110 operator, the order filed, the onset
     source: np.ndarray            # int8 code, see SOURCE_CODE
     category: np.ndarray          # int16 index into category_names
@@ -59,6 +60,7 @@ class Demand:
     y: np.ndarray | None
     t_answer: np.ndarray          # 12345 work orders: the call answered by a call-taker (NaN otherwise)
     transfer: np.ndarray          # int8: NO_TRANSFER, FROM_110 (a 110 call handed to 12345), FROM_12345
+    handover_min: np.ndarray      # float32: minutes from the citizen's first call (at the other centre) to t_call; 0 if none
     category_names: list[str]
     hotline: HotlineCalls
 
@@ -177,7 +179,7 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     hours = int(np.ceil(horizon_min / 60.0))
     dm, hl = scenario.demand, scenario.hotline
     names = list(scenario.categories.keys())
-    parts = []           # (t_call, t_enter, grid, source, category, t_answer, transfer, (x, y))
+    parts = []           # (t_call, t_enter, grid, source, category, t_answer, transfer, (x, y), handover)
 
     # 110 calls: valid incidents arrive directly, less those handed over from 12345 (the source's
     # total counts both); a share of all 110 calls are not police matters and go to 12345.
@@ -191,7 +193,7 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     t, g = t[~handed], g[~handed]
     cat = _categories(rng, scenario, "110", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, t, g, SOURCE_CODE["110"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g)))
+    parts.append((t, t, g, SOURCE_CODE["110"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g), None))
 
     # 12345 calls, direct and handed over from 110, queue for a seat in arrival order
     rng = streams["demand_12345"]
@@ -208,14 +210,14 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     fcr_share = np.array([scenario.categories[c].first_contact_share for c in names])
     to_110 = ~via_110 & (rng.random(n) < hl.to_110_share)    # a call 110 handed over is not sent back
     resolved = ~to_110 & (rng.random(n) < fcr_share[cat])
-    t_answer = answer_calls(t_arrive, talk, hl.seats_hourly)
+    t_answer = answer_calls(t_arrive + hl.greeting_s / 60.0, talk, hl.seats_hourly)   # waits count from the call
     t_filed = t_answer + talk
     wait_s = (t_answer - t_arrive) * 60.0
     one = np.ones(n)
     hotline = HotlineCalls(
         calls=_hourly_sums(t_arrive, one, hours).astype(np.int64),
         wait_s_sum=_hourly_sums(t_arrive, wait_s, hours),
-        within_30s=_hourly_sums(t_arrive, (wait_s <= 30.0).astype(float), hours).astype(np.int64),
+        within_30s=_hourly_sums(t_arrive, (wait_s <= ANSWER_LIMIT_S).astype(float), hours).astype(np.int64),
         first_contact=_hourly_sums(t_arrive, resolved.astype(float), hours).astype(np.int64),
         to_110=_hourly_sums(t_arrive, to_110.astype(float), hours).astype(np.int64),
         from_110=_hourly_sums(t_arrive, via_110.astype(float), hours).astype(np.int64),
@@ -224,20 +226,22 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     # police matters become 110 incidents once the call-taker hands them over
     m = int(to_110.sum())
     cat110 = _categories(rng, scenario, "110", m, names)
-    parts.append((t_first[to_110], t_filed[to_110], g[to_110], SOURCE_CODE["110"], cat110, None, FROM_12345,
-                  _place(rng, scenario, city, g[to_110])))
+    # (110's clock starts when 110 receives the call: the hand-over; the citizen called earlier)
+    parts.append((t_filed[to_110], t_filed[to_110], g[to_110], SOURCE_CODE["110"], cat110, None, FROM_12345,
+                  _place(rng, scenario, city, g[to_110]), t_filed[to_110] - t_first[to_110]))
     # the rest not resolved on the line become work orders, filed when the talk ends
     wo = ~to_110 & ~resolved
     g_wo = _skew_placement(rng, scenario, city, g[wo], cat[wo], names)
-    parts.append((t_first[wo], t_filed[wo], g_wo, SOURCE_CODE["12345"], cat[wo], t_answer[wo],
-                  np.where(via_110[wo], FROM_110, NO_TRANSFER), _place(rng, scenario, city, g_wo)))
+    parts.append((t_arrive[wo], t_filed[wo], g_wo, SOURCE_CODE["12345"], cat[wo], t_answer[wo],
+                  np.where(via_110[wo], FROM_110, NO_TRANSFER), _place(rng, scenario, city, g_wo),
+                  t_arrive[wo] - t_first[wo]))
 
     # latent hazards: the event enters at its onset; patrols find it (or not) during the run
     rng = streams["demand_grid"]
     t, g = _hazard_arrivals(rng, scenario, city, hours)
     cat = _categories(rng, scenario, "grid", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, t, g, SOURCE_CODE["grid"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g)))
+    parts.append((t, t, g, SOURCE_CODE["grid"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g), None))
 
     t_call = np.concatenate([p[0] for p in parts])
     keep = t_call < horizon_min
@@ -254,7 +258,8 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     y = col(np.concatenate([p[7][1] for p in parts]), float)
     return Demand(t_call=col(t_call, float), t_enter=per_part(1, float, np.nan), source=per_part(3, np.int8, 0),
                   category=per_part(4, np.int16, 0), grid=per_part(2, np.int32, 0), x=x, y=y, t_answer=per_part(5, float, np.nan),
-                  transfer=per_part(6, np.int8, NO_TRANSFER), category_names=names, hotline=hotline)
+                  transfer=per_part(6, np.int8, NO_TRANSFER), handover_min=per_part(8, np.float32, 0.0),
+                  category_names=names, hotline=hotline)
 
 
 def _hourly_max(t: np.ndarray, values: np.ndarray, hours: int) -> np.ndarray:

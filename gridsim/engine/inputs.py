@@ -29,6 +29,7 @@ class EventStatic:
     t_ready: np.ndarray           # the loop takes it up: after 110 triage, when a 12345 order is filed, a hazard's onset
     t_answer: np.ndarray          # 12345 orders: call answered
     transfer: np.ndarray          # gridsim.engine.demand transfer codes
+    handover_min: np.ndarray      # minutes from the citizen's first call to t_call (hand-overs between centres)
     minor: np.ndarray             # work orders: a grid worker resolves it on the spot (else its department)
     department: np.ndarray        # work orders: index into spec.departments of the responsible department (-1: none)
     grid: np.ndarray
@@ -152,7 +153,8 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
                           else (float(city.div_x[dv]), float(city.div_y[dv])))
     is_wo = d.source != SOURCE_CODE["110"]
     department = np.where(is_wo & ~minor, cat_dept[d.category], -1)
-    static = EventStatic(t_call=d.t_call, t_ready=t_ready, t_answer=d.t_answer, transfer=d.transfer, minor=minor & is_wo,
+    static = EventStatic(t_call=d.t_call, t_ready=t_ready, t_answer=d.t_answer, transfer=d.transfer,
+                         handover_min=d.handover_min, minor=minor & is_wo,
                          department=department, grid=d.grid, category=d.category, source=d.source,
                          needs_support=needs_sup, needs_cordon=needs_cor)
     inputs = RunInputs(

@@ -38,7 +38,9 @@ COLUMNS = {
     "transfer": "'' | '110->12345' (a 110 call that was not a police matter) | '12345->110' (a police matter called in to 12345)",
     "handler": "work orders: 'grid' (a grid worker resolves a minor matter) or the responsible department",
     "t_onset": "hazards (source 'grid'): when the latent hazard arose",
-    "t_call": "entered the system: the citizen's first call (110 or 12345), or the patrol finding a hazard (NaN: not found yet)",
+    "t_first_call": "the citizen's first call: earlier than t_call when one centre handed the call to the other",
+    "t_call": "entered the judging agency: the 110 call (or 12345's hand-over to 110), the call reaching 12345's queue "
+              "(or 110's hand-over to 12345), or the patrol finding a hazard (NaN: not found yet)",
     "t_answer": "12345 orders: the call answered by a call-taker",
     "t_ready": "the loop takes it up: after 110 triage; a 12345 order filed at the end of the call; a hazard's onset",
     "t_dispatch": "110: a unit is assigned and sets out (target: respond within 3 min of t_call); work orders: handed "
@@ -120,6 +122,7 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float, clock: WorkCl
     cols["scene_reported"] = np.where(first, cols["t_arrive"] - cols["t_coarrive"], NAN).astype(np.float32)
     hazard = ~np.isnan(cols["t_onset"])
     cols["t_call"] = np.where(hazard, cols["t_found"], cols["t_call"])      # a hazard enters when found
+    cols["t_first_call"] = np.where(hazard, cols["t_call"], cols["t_first_call"])
     cols["open"] = np.isnan(cols["t_close"])
     level = np.frombuffer(handled_level, dtype=np.int8).astype(np.int8) + 1     # -1 (not routed) -> ''
     level[np.asarray(cols["source"].codes) == SOURCE_CODE["110"]] = 1          # 110: the police
@@ -179,6 +182,7 @@ def event_columns(spec: Scenario, city: City, static, category_names: list[str],
         "transfer": pd.Categorical.from_codes(static.transfer, categories=list(TRANSFER_NAMES)),
         "handler": pd.Categorical.from_codes(handler, categories=list(dept_names)),
         "t_onset": np.where(hazard, static.t_call, NAN),
+        "t_first_call": static.t_call - static.handover_min,
         "t_call": static.t_call,
         "t_answer": static.t_answer,
         "t_ready": static.t_ready,

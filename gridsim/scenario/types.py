@@ -235,6 +235,7 @@ class Hotline:
     """[hotline]: the 12345 call centre's seat roster, talk time and transfers with 110."""
 
     seats_hourly: tuple[int, ...]
+    greeting_s: float
     to_110_share: float
     from_110_share: float
     talk: Distribution

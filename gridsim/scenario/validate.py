@@ -149,6 +149,7 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("hotline.seats_hourly", lambda v: len(v) == 24 and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
                                                                   for x in v),
          "24 non-negative integers (call-taker seats on duty in hours 0-23)"),
+        ("hotline.greeting_s", lambda v: 0.0 <= v <= 300.0, "0 to 300 seconds"),
         ("hotline.to_110_share", *prob), ("hotline.from_110_share", lambda v: 0.0 <= v < 1.0,
                                            "a share from 0 up to (not including) 1"),
         ("routing.division_dispatchers", lambda v: v >= 1, ">= 1 (the division centre handles unbuilt sub-centers' orders)"),
