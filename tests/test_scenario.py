@@ -46,7 +46,7 @@ def test_every_default_says_source_or_assumption():
         key = stripped.split("=")[0].strip()
         if key in ("name", "description", "family", "cv", "mean_min", "weekend_hours", "daily",
                    "hourly", "source", "share", "priority", "support_prob", "support_units",
-                   "cordon_prob", "police_units", "grid_coresponse", "close_deadline_h",
+                   "cordon_prob", "police_units", "grid_coresponse",
                    "fulltime", "leader", "parttime", "enabled", "duration_hours", "divisions",
                    "sources", "start_hour", "urban_weight", "seed", "mode", "police", "weekday_hours"):
             continue   # fields of documented tables (the table's comment block cites them)
@@ -67,30 +67,82 @@ def test_int_accepted_where_float_expected():
     assert s.get("demand.police_per_day") == 10000.0 and isinstance(s.get("demand.police_per_day"), float)
 
 
+_FIREWORKS = """
+    extends = "suzhou_2018"
+    [categories.fireworks]
+    source = "110"
+    share = 0.001
+    urban_weight = 1.0
+    priority = "urgent"
+    support_prob = 0.0
+    support_units = 0
+    cordon_prob = 0.0
+    grid_coresponse = false
+    grid_mediation = false
+    police_units = 1
+    first_contact_share = 0.0
+    minor_share = 0.0
+    close_deadline_days = 1.0
+    close_clock = "calendar"
+    [categories.police_other]
+    share = 0.050
+    [service.fireworks]
+    family = "gamma"
+    mean_min = 15.0
+    cv = 0.5
+"""
+
+
 def test_new_category_can_be_added(tmp_path):
     f = tmp_path / "newcat.toml"
-    f.write_text(textwrap.dedent("""
+    f.write_text(textwrap.dedent(_FIREWORKS))
+    s = load_scenario(f)
+    assert "fireworks" in s.categories_of("110")
+    assert s.categories["fireworks"].close_clock == "calendar"
+
+
+def _noise_category(department_line: str) -> str:
+    """A new 12345 category (enquiry's share moves to it) and, when given, a department line."""
+    base = load_scenario()
+    enquiry = base.categories["enquiry"].share
+    return textwrap.dedent(f"""
         extends = "suzhou_2018"
-        [categories.fireworks]
-        source = "110"
-        share = 0.001
+        [categories.noise]
+        source = "12345"
+        share = 0.02
         urban_weight = 1.0
-        priority = "urgent"
+        priority = "routine"
         support_prob = 0.0
         support_units = 0
         cordon_prob = 0.0
         grid_coresponse = false
-        police_units = 1
-        close_deadline_h = 24.0
-        [categories.police_other]
-        share = 0.050
-        [service.fireworks]
+        grid_mediation = false
+        police_units = 0
+        first_contact_share = 0.4
+        minor_share = 0.5
+        close_deadline_days = 5.0
+        close_clock = "working"
+        [categories.enquiry]
+        share = {enquiry - 0.02:.6f}
+        [service.noise]
         family = "gamma"
-        mean_min = 15.0
+        mean_min = 30.0
         cv = 0.5
-    """))
+    """) + department_line
+
+
+def test_new_work_order_category_needs_a_department(tmp_path):
+    """A 12345 category a department does not handle is refused by name; listed in one, it loads."""
+    f = tmp_path / "noise.toml"
+    f.write_text(_noise_category(""))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(f)
+    assert "categories.noise.minor_share" in str(info.value) and "handled by no department" in str(info.value)
+    handled = list(load_scenario().departments["urban_management"].categories) + ["noise"]
+    f.write_text(_noise_category(f"[departments.urban_management]\ncategories = {handled!r}\n"))
     s = load_scenario(f)
-    assert "fireworks" in s.categories_of("110")
+    assert "noise" in s.categories_of("12345") and "noise" in s.departments["urban_management"].categories
+    assert s.categories["noise"].close_deadline_days == 5.0
 
 
 def test_resolved_scenario_round_trips(tmp_path):
@@ -128,6 +180,20 @@ BAD = [
     (None, ["allocation.fulltime_workers=[1.5]"], ["allocation.fulltime_workers", "non-negative integers"]),
     ("extends = 'suzhou_2018'\n[run]\nday = 3\n", [], ["run.day", "unknown key", "did you mean 'run.days'"]),
     ("extends = 'suzhou_2019'\n", [], ["extends = 'suzhou_2019'", "no such scenario"]),
+    # issue 11's keys: clocks, shares, rosters, offices, the work calendar, patrols; removed keys point to their heirs
+    (None, ["categories.enquiry.close_clock=lunar"], ["categories.enquiry.close_clock = 'lunar'", "'calendar'", "'working'"]),
+    (None, ["deadlines.verify_clock=solar"], ["deadlines.verify_clock = 'solar'", "out of range", "'working'"]),
+    (None, ["categories.enquiry.first_contact_share=1.5"], ["categories.enquiry.first_contact_share = 1.5", "probability"]),
+    (None, ["categories.sanitation.minor_share=-0.1"], ["categories.sanitation.minor_share = -0.1", "probability"]),
+    (None, ["hotline.seats_hourly=[1,2]"], ["hotline.seats_hourly", "24 non-negative integers"]),
+    (None, ["routing.division_dispatchers=0"], ["routing.division_dispatchers = 0", ">= 1"]),
+    (None, ["calendar.workday_hours=[17.5,8.5]"], ["calendar.workday_hours", "0 <= start < end <= 24"]),
+    (None, ["grid_patrol.detection_prob=1.2"], ["grid_patrol.detection_prob = 1.2", "probability"]),
+    (None, ["categories.crime.close_deadline_h=24.0"], ["categories.crime.close_deadline_h", "unknown key",
+                                                        "did you mean 'categories.crime.close_deadline_days'"]),
+    (None, ["demand.patrol_reports_per_hour=1.0"], ["demand.patrol_reports_per_hour", "unknown key", "hazards_per_100k_day"]),
+    (None, ["demand.hotline_first_contact_share=0.5"], ["demand.hotline_first_contact_share", "unknown key"]),
+    (None, ["lifecycle.hop_subcenter.mean_min=3.0"], ["lifecycle.hop_subcenter", "unknown key"]),
     ("extends = 'suzhou_2018'\n[run\ndays = 3\n", [], ["not valid TOML"]),
     ("extends = 'suzhou_2018'\n[staff]\nfulltime_workers = 9316.5\n", [], ["staff.fulltime_workers = 9316.5", "wrong type"]),
     ("extends = 'suzhou_2018'\n[city]\ndivisions_file = 'nowhere.csv'\n", [], ["city.divisions_file", "not found"]),
