@@ -76,8 +76,28 @@ def test_attributes_read_the_validated_values(spec):
     assert spec.travel.speed_kmh["police"] == 30.0
     assert spec.shifts["police"].weekday_hours == (0.0, 24.0)
     assert len(spec.demand.profile["hotline"].hourly) == 24
-    assert spec.demand.patrol_reports_per_hour["fulltime"] == 0.02
-    assert spec.lifecycle.register == Distribution("lognormal", 4.0, 0.5)
+    assert spec.demand.hazards_per_100k_day == spec.get("demand.hazards_per_100k_day") > 0
+    assert spec.lifecycle.report_back == Distribution(**spec.get("lifecycle.report_back"))
+    assert spec.run.work_order_warmup_hours == 24.0
+    # issue 11's sections: the work calendar, the call centre, the offices, the departments, patrols, linkage
+    assert (spec.calendar.start_date, spec.calendar.holidays, spec.calendar.workday_hours) == ("2018-03-05", "CN", (8.5, 17.5))
+    seats = spec.hotline.seats_hourly
+    assert isinstance(seats, tuple) and len(seats) == 24 and all(type(n) is int for n in seats)
+    assert list(seats) == spec.get("hotline.seats_hourly")
+    assert spec.hotline.talk == Distribution(**spec.get("hotline.talk"))
+    assert spec.routing.handling == Distribution(**spec.get("routing.handling"))
+    assert spec.routing.division_dispatchers == spec.get("routing.division_dispatchers") >= 1
+    assert isinstance(spec.departments, FrozenMap) and "housing" in spec.departments
+    housing = spec.departments["housing"]
+    assert housing.categories == tuple(spec.get("departments.housing.categories"))
+    assert housing.lead == Distribution(**spec.get("departments.housing.lead"))
+    assert spec.grid_patrol.patrol_share["parttime"] == spec.get("grid_patrol.patrol_share.parttime")
+    assert spec.linkage.assessment_factor == spec.get("linkage.assessment_factor")
+    assert (spec.deadlines.register_dispatch_clock, spec.deadlines.verify_clock) == ("calendar", "working")
+    enquiry = spec.categories["enquiry"]
+    assert (enquiry.close_clock, enquiry.close_deadline_days) == ("working", spec.get("categories.enquiry.close_deadline_days"))
+    assert enquiry.first_contact_share == spec.get("categories.enquiry.first_contact_share")
+    assert spec.categories["dispute"].grid_mediation is True
     assert spec.police.triage.family == "lognormal"
     assert spec.categories["crime"].priority == "urgent"
     assert isinstance(spec.service["crime"], Distribution)
