@@ -50,8 +50,8 @@ def inputs_for(city: City, events: list[dict]) -> RunInputs:
     grids = [e["grid"] for e in events]
     return RunInputs(
         grid=as_array(grids, "i"), cat=col("cat", 1, "h"),
-        x=as_array([e.get("x", city.grid_x[g]) for e, g in zip(events, grids)], "d"),
-        y=as_array([e.get("y", city.grid_y[g]) for e, g in zip(events, grids)], "d"),
+        x=as_array([e.get("x", city.grid_x[g]) for e, g in zip(events, grids)], "f"),
+        y=as_array([e.get("y", city.grid_y[g]) for e, g in zip(events, grids)], "f"),
         service=col("service", 10.0, "f"), turnout=col("turnout", 0.0, "f"),
         report_back=col("report_back", 5.0, "f"), verify_dur=col("verify_dur", 2.0, "f"),
         close_delay=col("close_delay", 1.0, "f"), sup_left=col("support", 0, "b"), cor_left=col("cordon", 0, "b"),

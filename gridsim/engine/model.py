@@ -166,8 +166,8 @@ class CityModel(mesa.Model):
         routes = build_routes(self.city, params.route_points, params.walk_kmh, streams["patrol_routes"])
         hazards = np.flatnonzero(self.demand.source == SOURCE_CODE["grid"])
         self.grid_patrols = GridPatrols(self, sch, self.city, routes, params, hazards, self.demand.grid[hazards],
-                                        np.frombuffer(inputs.x, dtype=np.float64)[hazards],
-                                        np.frombuffer(inputs.y, dtype=np.float64)[hazards],
+                                        np.frombuffer(inputs.x, dtype=np.float32)[hazards].astype(float),
+                                        np.frombuffer(inputs.y, dtype=np.float32)[hazards].astype(float),
                                         {r_: self.shifts[r_] for r_ in range(len(ROLES)) if r_ != POLICE},
                                         streams["patrol_exposure"], self.horizon_min, self.platform.hazard_found)
         self.platform.connect(self.routing, W, self.departments)
