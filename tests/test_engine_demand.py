@@ -51,16 +51,27 @@ def test_volumes_per_source_match_expected_per_day_within_poisson_noise(transfer
 
 
 def test_transfers_between_the_call_centres(spec):
-    """12345 -> 110 hand-overs become 110 incidents (about hotline_per_day x to_110_share); 110 ->
-    12345 hand-overs file 12345 orders only; the citizen's first call is never after the hand-over."""
+    """12345 -> 110 hand-overs become 110 incidents (about hotline_per_day x to_110_share) whose
+    clock starts at the hand-over; 110 -> 12345 hand-overs file 12345 orders only, timed from
+    reaching the 12345 queue; handover_min says how long before that the citizen first called."""
     d = generate_demand(spec, tiny_city(), run_streams(7, 0), H)
-    to_110 = d.transfer == FROM_12345
-    assert (d.source[to_110] == SOURCE_CODE["110"]).all()
-    assert (d.source[d.transfer == FROM_110] == SOURCE_CODE["12345"]).all()
+    to_110, from_110 = d.transfer == FROM_12345, d.transfer == FROM_110
+    assert (d.source[to_110] == SOURCE_CODE["110"]).all() and (d.source[from_110] == SOURCE_CODE["12345"]).all()
     assert _within_poisson_noise(int(to_110.sum()), 600.0 * spec.hotline.to_110_share * DAYS)
-    assert int(d.hotline.to_110.sum()) == int(to_110.sum())
-    assert (d.t_enter >= d.t_call).all()
-    assert (d.t_enter[to_110] > d.t_call[to_110]).all()                   # after the talk
+    # 110 calls that are not police matters: a share from_110_share of all 110 calls, whose direct
+    # part is police_per_day less the police matters 12345 hands over
+    hl = spec.hotline
+    handed_per_day = (400.0 - 600.0 * hl.to_110_share) / (1.0 - hl.from_110_share) * hl.from_110_share
+    assert _within_poisson_noise(int(d.hotline.from_110.sum()), handed_per_day * DAYS)
+    assert 0 < from_110.sum() < d.hotline.from_110.sum()                 # some were resolved on the line
+    # every hand-over counted in the call statistics is a row, but for those handed over after the end
+    assert 0 <= int(d.hotline.to_110.sum()) - int(to_110.sum()) <= 5
+    handed = to_110 | from_110
+    assert (d.handover_min[handed] > 0).all() and (d.handover_min[~handed] == 0).all()
+    assert (d.t_enter[to_110] == d.t_call[to_110]).all()                 # 110 takes it up on receipt
+    wo = d.source == SOURCE_CODE["12345"]
+    assert (d.t_answer[wo] >= d.t_call[wo]).all() and (d.t_enter[wo] > d.t_answer[wo]).all()   # filed after the talk
+    assert np.isnan(d.t_answer[~wo]).all()
 
 
 def test_first_contact_share_of_hotline_calls(spec):
@@ -74,9 +85,10 @@ def test_first_contact_share_of_hotline_calls(spec):
     p = (1.0 - sent_to_110) * p_fcr
     assert 0.2 < p < 0.8                                                 # the check has room both ways
     assert abs(share - p) < 4.0 * np.sqrt(p * (1 - p) / calls), (share, p)
-    # a call resolved on the line files no order: orders = calls - resolved - sent to 110
+    # a call resolved on the line files no order: orders = calls - resolved - sent to 110 (less the
+    # few handed over from 110 that reach the 12345 queue only after the end)
     orders = int((d.source == SOURCE_CODE["12345"]).sum())
-    assert orders == calls - int(d.hotline.first_contact.sum()) - int(d.hotline.to_110.sum())
+    assert 0 <= calls - int(d.hotline.first_contact.sum()) - int(d.hotline.to_110.sum()) - orders <= 5
 
 
 def test_first_contact_follows_the_category_shares():
