@@ -169,14 +169,19 @@ def test_target_that_judges_no_event_is_refused_with_the_reason(tmp_path, capsys
 def test_target_with_source_filter():
     t = parse_target("register_dispatch:30:0.9:12345")
     assert (t.stage, t.minutes, t.share, t.source) == ("register_dispatch", 30.0, 0.9, "12345")
-    s = load_scenario(None, ["run.days=1"])
+    # two days: work-order stages skip orders called in the first 24 h (run.work_order_warmup_hours)
+    s = load_scenario(None, ["run.days=2"])
+    horizon, warm = 2 * 1440.0, s.run.work_order_warmup_hours * 60.0
     ev = simulate(s, keep_hourly=False).events
     both = target_counts(ev, s, [parse_target("register_dispatch:30:0.9"), t], None)
-    wo = ev[(ev.source == "12345") & (ev.t_call >= 240)]
-    # judged: dispatched, or still waiting after more than the target's 30 minutes (a censored miss)
-    judged = (wo.t_dispatch.notna() | (wo.open & (1440.0 - wo.t_call > 30.0))).sum()
-    assert both[(1, -1)][1] == judged > 0
-    assert both[(0, -1)][1] > both[(1, -1)][1]        # the unfiltered target also judges patrol reports
+    wo = ev[(ev.source == "12345") & (ev.t_call >= warm)]
+    # judged: the target's 30 minutes ran out inside the run, and the order was dispatched by
+    # then or is still open (a censored miss); met: dispatched within the 30 minutes
+    due_inside = wo[wo.t_call + 30.0 <= horizon]
+    judged = due_inside[due_inside.t_dispatch.notna() | due_inside.open]
+    met = int((judged.t_dispatch <= judged.t_call + 30.0).sum())
+    assert both[(1, -1)] == (met, len(judged)) and 0 < met < len(judged)
+    assert both[(0, -1)][1] > both[(1, -1)][1]        # the unfiltered target also judges patrol-found hazards
 
 
 @pytest.mark.parametrize("text", ["on_scene:5", "teleport:5:0.9", "on_scene:x:0.9", "on_scene:5:1.5",
