@@ -499,7 +499,9 @@ def test_scenario_notes_and_old_scenario_files(tmp_path, run_dir):
     comments = notes.scenario_notes(builtin_path())
     assert "source" in comments["targets.on_scene_min"]
     assert "assumption" in comments["staff.police_units"]
-    assert "hotline centre registers" in comments["lifecycle.register"]          # a section header's comment
+    # a section header's comment
+    assert "files a patrol-found matter in the app" in comments["lifecycle.register_patrol"]
+    assert "talk and filing per call" in comments["hotline.talk"]
     # a resolved scenario.toml written before the schema gained a section still loads
     text = (run_dir / "scenario.toml").read_text()
     old = re.sub(r"\n\[allocation\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
