@@ -486,8 +486,12 @@ def deadline_coverage(events: pd.DataFrame, horizon_min: float, warmup_min: floa
                     if n == 0 else f"{inside:,} of {n:,} orders have their deadline inside this {days:g}-day run")
             lines.append(f"{name}: {what}; {advice}")
         elif "category" in events.columns:
-            cats = events["category"].astype(str).to_numpy()
-            left_out = sorted(set(cats[cohort]) - set(cats[due_inside]))
+            cat = events["category"]          # codes, not strings: a year has millions of rows
+            codes = cat.cat.codes.to_numpy() if isinstance(cat.dtype, pd.CategoricalDtype) else \
+                pd.factorize(cat)[0]
+            names = list(cat.cat.categories) if isinstance(cat.dtype, pd.CategoricalDtype) else \
+                list(pd.factorize(cat)[1])
+            left_out = sorted(str(names[c]) for c in set(np.unique(codes[cohort])) - set(np.unique(codes[due_inside])))
             if left_out:
                 lines.append(f"{name}: no order of {', '.join(left_out)} has its deadline inside this "
                              f"{days:g}-day run, so the judged share leaves them out; {advice}")

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import tomli_w
 
@@ -71,19 +72,20 @@ def summarise(events: pd.DataFrame, scenario: Scenario, stats: dict, seed: int, 
     warm = run.warmup_hours * 60.0
     wo_warm = run.work_order_warmup_hours * 60.0
     targets = scenario.targets.as_dict()
-    counted = events[events["t_call"] >= warm]
+    counted = (events["t_call"] >= warm).to_numpy()       # a mask: a filtered copy would double a year's memory
+    source = events["source"].to_numpy()
     by = {}
     for key in ("division", "category", "hour", "source"):
         tab = stage_table_by(events, key, targets, horizon, warm, work_order_warmup_min=wo_warm)
         by[key] = tab.to_dict(orient="records")
     volumes = {
-        "110_incidents": int((counted["source"] == "110").sum()),
-        "12345_work_orders": int((counted["source"] == "12345").sum()),
-        "grid_patrol_reports": int((counted["source"] == "grid").sum()),
+        "110_incidents": int((counted & (source == "110")).sum()),
+        "12345_work_orders": int((counted & (source == "12345")).sum()),
+        "grid_patrol_reports": int((counted & (source == "grid")).sum()),
         "hotline_calls": stats["hotline"]["calls"],
         "hotline_first_contact_after_warmup": stats["hotline"]["first_contact"],
-        "open_at_end": int(counted["open"].sum()),
-        "events_after_warmup": int(len(counted)),
+        "open_at_end": int((counted & events["open"].to_numpy()).sum()),
+        "events_after_warmup": int(counted.sum()),
         "events_total": int(len(events)),
         "days_counted": (horizon - warm) / 1440.0,
     }
@@ -121,15 +123,18 @@ def work_order_summary(events: pd.DataFrame, horizon: float, wo_warm: float) -> 
     working days by source (Kaplan-Meier: open orders censored, so the median is honest), hazards
     found and how long they lay latent, and which deadlines the run is too short to judge."""
     out: dict = {"close_working_days": {}}
+    # only the columns needed: a filtered copy of the whole table would double a year's memory
+    slim = events[["source", "t_call", "t_close", "open", "wd_to_close"]]
     for src in WORK_ORDER_SOURCES:
-        rows = events[(events["source"] == src) & (events["t_call"] >= wo_warm)]
+        rows = slim[(slim["source"] == src).to_numpy() & (slim["t_call"] >= wo_warm).to_numpy()]
         if len(rows) == 0:
             continue
         km = km_curve(rows, "close", horizon, clock="working")
         out["close_working_days"][src] = {"orders": km.n, "open": km.n_censored, "median": km.median,
                                           "restricted_mean": km.restricted_mean, "follow_up": km.tau}
-    hz = events[events["source"] == "grid"]
-    arose = hz[hz["t_onset"] >= wo_warm]
+    del slim
+    onset = events["t_onset"].to_numpy(np.float64)
+    arose = events[["t_call", "t_onset", "fixed_on_spot"]][onset >= wo_warm]      # hazards (NaN onset otherwise)
     found = arose["t_call"].notna()
     lag = (arose["t_call"] - arose["t_onset"])[found]
     out["hazards"] = {"arisen": int(len(arose)), "found": int(found.sum()),
