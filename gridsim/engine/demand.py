@@ -111,13 +111,16 @@ def _surge_window_times(rng, counts, scenario) -> np.ndarray:
 
 
 def _poisson_arrivals(rng, scenario, city, rate_h: np.ndarray, source: str):
-    """Times and grids for a population-weighted source, surge extras included."""
+    """Times and grids for a population-weighted source, surge extras appended after the base
+    arrivals. The surge draws from a child of `rng`, so the base arrivals and every draw made
+    for them afterwards are the same with or without a surge (common random numbers)."""
     counts = rng.poisson(rate_h)
     t = _times_in_hours(rng, counts)
     g = _pick(rng, city.grid_population, len(t))
     sg = scenario.surge
     overlap = _surge_overlap(scenario, len(rate_h))
     if overlap.any() and source in sg.sources:
+        rng = _child(rng, SURGE)
         divs = [city.division_names.index(d) for d in sg.divisions]
         in_div = np.isin(city.grid_div, divs)
         share = city.grid_population[in_div].sum() / city.grid_population.sum()
@@ -173,6 +176,30 @@ def _hourly_sums(t: np.ndarray, values: np.ndarray, hours: int) -> np.ndarray:
     return np.bincount(h, weights=values, minlength=hours)[:hours]
 
 
+def _child(rng: np.random.Generator, *key: int) -> np.random.Generator:
+    """A generator for one kind of draw of a source's stream, keyed (not counted), so that adding
+    or removing one kind of draw, or the number of events drawn for, never shifts another."""
+    ss = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + key))
+
+
+# keys of the per-call draws (each kind from its own child generator: every draw is one vectorised
+# call in generation order, base arrivals first, so a surge's extra calls leave the others' draws alone)
+SURGE, HANDED, TRIAGE, CATEGORY, PLACE, TALK, TO_110, FIRST_CONTACT, CATEGORY_110 = range(9)
+DIRECT, FROM_OTHER = 0, 1     # 12345 calls: direct ones and those handed over from 110 draw apart
+
+
+def _calls_12345(rng, scenario: Scenario, city: City, names: list[str], g: np.ndarray, group: int) -> dict:
+    """Every draw a 12345 call needs, for calls in generation order (see the keys above)."""
+    hl, n = scenario.hotline, len(g)
+    return {"cat": _categories(_child(rng, group, CATEGORY), scenario, "12345", n, names),
+            "talk": sample(_child(rng, group, TALK), hl.talk, n),
+            "u_to_110": _child(rng, group, TO_110).random(n),
+            "u_first_contact": _child(rng, group, FIRST_CONTACT).random(n),
+            "cat_110": _categories(_child(rng, group, CATEGORY_110), scenario, "110", n, names),
+            "xy": _place(_child(rng, group, PLACE), scenario, city, g)}
+
+
 def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random.Generator],
                     horizon_min: float) -> Demand:
     """All events of a run. `streams` has one generator per source: demand_110/_12345/_grid."""
@@ -187,29 +214,37 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
     direct = max(dm.police_per_day - dm.hotline_per_day * hl.to_110_share, 0.0)
     per_day = direct / (1.0 - hl.from_110_share)
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "police", per_day, hours), "110")
-    handed = rng.random(len(t)) < hl.from_110_share
-    t_handed = t[handed] + sample(rng, scenario.police.triage, int(handed.sum()))   # after the 110 triage
+    handed = _child(rng, HANDED).random(len(t)) < hl.from_110_share
+    triage = sample(_child(rng, TRIAGE), scenario.police.triage, len(t))
+    t_handed = (t + triage)[handed]                       # reaches 12345 after the 110 triage
     t_from_110, g_from_110 = t[handed], g[handed]
     t, g = t[~handed], g[~handed]
-    cat = _categories(rng, scenario, "110", len(t), names)
+    cat = _categories(_child(rng, CATEGORY), scenario, "110", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, t, g, SOURCE_CODE["110"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g), None))
+    parts.append((t, t, g, SOURCE_CODE["110"], cat, None, NO_TRANSFER, _place(_child(rng, PLACE), scenario, city, g),
+                  None))
 
-    # 12345 calls, direct and handed over from 110, queue for a seat in arrival order
+    # 12345 calls, direct and handed over from 110: every call's draws in generation order, then
+    # the seat queue in arrival order
     rng = streams["demand_12345"]
     t, g = _poisson_arrivals(rng, scenario, city, hourly_rate(scenario, "hotline", dm.hotline_per_day, hours), "12345")
+    draws = [_calls_12345(rng, scenario, city, names, g, DIRECT),
+             _calls_12345(rng, scenario, city, names, g_from_110, FROM_OTHER)]
+    d = {k: np.concatenate([draws[0][k], draws[1][k]]) for k in ("cat", "talk", "u_to_110", "u_first_contact", "cat_110")}
+    x = np.concatenate([draws[0]["xy"][0], draws[1]["xy"][0]])
+    y = np.concatenate([draws[0]["xy"][1], draws[1]["xy"][1]])
     t_first = np.concatenate([t, t_from_110])              # the citizen's first call
     t_arrive = np.concatenate([t, t_handed])               # reaches the 12345 queue
     g = np.concatenate([g, g_from_110])
     via_110 = np.concatenate([np.zeros(len(t), bool), np.ones(len(t_handed), bool)])
-    order = np.argsort(t_arrive, kind="stable")
-    t_first, t_arrive, g, via_110 = t_first[order], t_arrive[order], g[order], via_110[order]
-    n = len(t_arrive)
-    cat = _categories(rng, scenario, "12345", n, names)
-    talk = sample(rng, hl.talk, n)
     fcr_share = np.array([scenario.categories[c].first_contact_share for c in names])
-    to_110 = ~via_110 & (rng.random(n) < hl.to_110_share)    # a call 110 handed over is not sent back
-    resolved = ~to_110 & (rng.random(n) < fcr_share[cat])
+    to_110 = ~via_110 & (d["u_to_110"] < hl.to_110_share)     # a call 110 handed over is not sent back
+    resolved = ~to_110 & (d["u_first_contact"] < fcr_share[d["cat"]])
+    order = np.argsort(t_arrive, kind="stable")
+    t_first, t_arrive, g, via_110, x, y = (a[order] for a in (t_first, t_arrive, g, via_110, x, y))
+    cat, talk, cat_110 = d["cat"][order], d["talk"][order], d["cat_110"][order]
+    to_110, resolved = to_110[order], resolved[order]
+    n = len(t_arrive)
     t_answer = answer_calls(t_arrive + hl.greeting_s / 60.0, talk, hl.seats_hourly)   # waits count from the call
     t_filed = t_answer + talk
     wait_s = (t_answer - t_arrive) * 60.0
@@ -224,24 +259,21 @@ def generate_demand(scenario: Scenario, city: City, streams: dict[str, np.random
         wait_s_max=_hourly_max(t_arrive, wait_s, hours),
     )
     # police matters become 110 incidents once the call-taker hands them over
-    m = int(to_110.sum())
-    cat110 = _categories(rng, scenario, "110", m, names)
     # (110's clock starts when 110 receives the call: the hand-over; the citizen called earlier)
-    parts.append((t_filed[to_110], t_filed[to_110], g[to_110], SOURCE_CODE["110"], cat110, None, FROM_12345,
-                  _place(rng, scenario, city, g[to_110]), t_filed[to_110] - t_first[to_110]))
+    parts.append((t_filed[to_110], t_filed[to_110], g[to_110], SOURCE_CODE["110"], cat_110[to_110], None, FROM_12345,
+                  (x[to_110], y[to_110]), t_filed[to_110] - t_first[to_110]))
     # the rest not resolved on the line become work orders, filed when the talk ends
     wo = ~to_110 & ~resolved
-    g_wo = _skew_placement(rng, scenario, city, g[wo], cat[wo], names)
-    parts.append((t_arrive[wo], t_filed[wo], g_wo, SOURCE_CODE["12345"], cat[wo], t_answer[wo],
-                  np.where(via_110[wo], FROM_110, NO_TRANSFER), _place(rng, scenario, city, g_wo),
-                  t_arrive[wo] - t_first[wo]))
+    parts.append((t_arrive[wo], t_filed[wo], g[wo], SOURCE_CODE["12345"], cat[wo], t_answer[wo],
+                  np.where(via_110[wo], FROM_110, NO_TRANSFER), (x[wo], y[wo]), t_arrive[wo] - t_first[wo]))
 
     # latent hazards: the event enters at its onset; patrols find it (or not) during the run
     rng = streams["demand_grid"]
     t, g = _hazard_arrivals(rng, scenario, city, hours)
-    cat = _categories(rng, scenario, "grid", len(t), names)
+    cat = _categories(_child(rng, CATEGORY), scenario, "grid", len(t), names)
     g = _skew_placement(rng, scenario, city, g, cat, names)
-    parts.append((t, t, g, SOURCE_CODE["grid"], cat, None, NO_TRANSFER, _place(rng, scenario, city, g), None))
+    parts.append((t, t, g, SOURCE_CODE["grid"], cat, None, NO_TRANSFER, _place(_child(rng, PLACE), scenario, city, g),
+                  None))
 
     t_call = np.concatenate([p[0] for p in parts])
     keep = t_call < horizon_min
@@ -272,8 +304,9 @@ def _place(rng: np.random.Generator, scenario: Scenario, city: City, g: np.ndarr
     """Event locations: uniform over a disc of the grid's area, or the grid centroid."""
     x, y = city.grid_x[g].copy(), city.grid_y[g].copy()
     if scenario.dispatch.event_spread == "grid":
-        r = np.sqrt(city.grid_area[g] / np.pi) * np.sqrt(rng.random(len(g)))
-        th = rng.random(len(g)) * 2 * np.pi
+        u = rng.random((len(g), 2))        # one pair per event: the first events' places never shift
+        r = np.sqrt(city.grid_area[g] / np.pi) * np.sqrt(u[:, 0])
+        th = u[:, 1] * 2 * np.pi
         x += r * np.cos(th)
         y += r * np.sin(th)
     return x, y

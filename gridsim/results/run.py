@@ -250,7 +250,8 @@ def expected_per_day(scenario: Scenario) -> dict[str, float]:
     hazards arising (each is a row, found or not)."""
     dm, hl = scenario.demand, scenario.hotline
     filed = 1.0 - sum(c.share * c.first_contact_share for c in scenario.categories_of("12345").values())
-    from_110 = dm.police_per_day / (1.0 - hl.from_110_share) * hl.from_110_share
+    direct_110 = max(dm.police_per_day - dm.hotline_per_day * hl.to_110_share, 0.0)   # as engine.demand draws it
+    from_110 = direct_110 / (1.0 - hl.from_110_share) * hl.from_110_share
     return {"110": dm.police_per_day,
             "12345": (dm.hotline_per_day * (1.0 - hl.to_110_share) + from_110) * filed,
             "grid": dm.hazards_per_100k_day * scenario.city.population_total / 1e5}

@@ -96,6 +96,9 @@ def to_frame(columns: dict, rec: EventRecords, horizon_min: float, clock: WorkCl
     cols = dict(columns)
     t_ready = np.asarray(cols["t_ready"])
     t_ready[t_ready > horizon_min] = NAN
+    t_answer = np.array(cols["t_answer"])          # a call still waiting for a seat at the horizon
+    t_answer[t_answer > horizon_min] = NAN
+    cols["t_answer"] = t_answer
     for col in TIME_COLUMNS:
         t = rec.time_array(col)
         t[t > horizon_min] = NAN
