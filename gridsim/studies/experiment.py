@@ -478,7 +478,10 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, days: 
     common = _check_table(label, "set", raw.get("set", {}))
     _check_reserved(label, "set", common)
     set_origin = f"{label} [set]"
-    base = base.copy_with(common, origin=set_origin, folder=f.dir) if common else base
+    # the experiment's days and seed go in with [set], so [set] is judged against the run it is for
+    # (a surge on day 2 of a 2-day experiment is valid even when the base scenario runs one day)
+    common = {"run.days": days, "run.seed": seed, **common}
+    base = base.copy_with(common, origin=set_origin, folder=f.dir)
 
     if "factors" in raw and "variants" in raw:
         raise _err(label, "factors", "an experiment has either [factors] (a full grid) or [[variants]] "
