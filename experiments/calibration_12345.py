@@ -95,8 +95,8 @@ def main() -> None:
     theory_wait, theory_within = erlang_by_hour(per_hour, mean_talk, seats, args.greeting_s)
     first = int(np.ceil(s.run.warmup_hours))
     hour_days = np.bincount(np.arange(first, len(per_hour)) % 24, minlength=24)   # measured days per hour
-    print(f"| hour | calls a day | seats | load (Erl) | Erlang C mean wait (s) | simulated mean wait (s) "
-          f"| Erlang C within 30 s | simulated within 30 s |")
+    print("| hour | calls a day | seats | load (Erl) | Erlang C mean wait (s) | simulated mean wait (s) "
+          "| Erlang C within 30 s | simulated within 30 s |")
     print("|---|---|---|---|---|---|---|---|")
     for h in range(24):
         w = wait[hod == h]

@@ -12,7 +12,6 @@ with facts.md: mean handling 1.4 working days for enquiries and 4.6 for other re
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import numpy as np

@@ -2,7 +2,6 @@
 and files that are not text (issue 14, items 1 and 8)."""
 
 import shutil
-import textwrap
 
 import pytest
 

@@ -6,7 +6,6 @@ import functools
 import math
 from html import escape as html_escape
 
-import numpy as np
 
 from gridsim.domain import TARGET_KEY, TARGET_STAGES, stage_label
 from gridsim.results.loaders import RunData

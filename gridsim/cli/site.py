@@ -156,7 +156,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     print(f"\nchosen ({args.subcenters}): " + ", ".join(f"{r['subcenter']} {r['division']}" for r in site_rows))
     print(f"covered work orders a day (of {total:,.0f}): current {cover['current']:,.0f}, "
           f"chosen {cover['chosen']:,.0f}, random {cover['random']:,.0f}")
-    print(f"\nsimulated share within target, mean [95% CI]; diff = paired difference vs current (points)")
+    print("\nsimulated share within target, mean [95% CI]; diff = paired difference vs current (points)")
     print_table([
         ("stage", lambda r: r["stage"]),
         ("variant", lambda r: r["variant"]),

@@ -12,7 +12,7 @@ import pandas as pd
 
 from gridsim.analysis.metrics import judge_replications, mean_ci, paired_difference_ci, required_share
 from gridsim.domain import SOURCES, STAGES
-from gridsim.studies.columns import DIVISION_SEP, split_division_metric
+from gridsim.studies.columns import DIVISION_SEP
 from gridsim.studies.experiment import Experiment, Variant
 
 SUMMARY_COLUMNS = ("experiment", "variant", "metric", "n", "mean", "ci_low", "ci_high", "baseline",

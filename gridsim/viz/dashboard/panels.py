@@ -8,12 +8,10 @@ are one scatter layer, responders two more, no rasters. Figures are built outsid
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import matplotlib
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from gridsim.city import City
