@@ -76,10 +76,6 @@ class City:
     nbr_idx: np.ndarray
     nbr_km: np.ndarray
     # cordon checkpoints
-    cp_div: np.ndarray
-    cp_x: np.ndarray
-    cp_y: np.ndarray
-    cp_subcenters: np.ndarray          # (P, M) nearest sub-centers to each checkpoint
     detour_factor: float
     _tree: cKDTree = field(repr=False, default=None)
     police_post_xy: np.ndarray | None = None  # (units, 2) km: posts given by staff.police_posts_file, else drawn
@@ -400,7 +396,7 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
     # --- adjacency between neighbouring grids (Delaunay), nearest first
     nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario.travel.detour_factor)
 
-    # --- sub-center neighbours and cordon checkpoints
+    # --- sub-center neighbours
     sc_xy = xy[sc_office]
     K = int(min(max(scenario.dispatch.police_neighbour_subcenters, 1), max(S - 1, 1)))
     sc_tree = cKDTree(sc_xy)
@@ -408,9 +404,6 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
         sc_nb = sc_tree.query(sc_xy, k=K + 1)[1][:, 1:].reshape(S, K)
     else:
         sc_nb = np.full((1, 1), -1)
-    cp_div, cp_xy = _checkpoints(xy, grid_div, cx, cy, c.checkpoints_per_division)
-    M = int(min(scenario.dispatch.cordon_candidate_subcenters, S))
-    cp_sc = sc_tree.query(cp_xy, k=M)[1].reshape(len(cp_xy), M)
 
     density = grid_pop / grid_area
     city = City(
@@ -426,8 +419,7 @@ def build_city(scenario: Scenario, seed_seq: np.random.SeedSequence | None = Non
         grid_urban=density >= c.urban_density_min_per_km2,
         grid_leaders=leaders, grid_fulltime=fulltime, grid_parttime=parttime,
         nbr_ptr=nbr_ptr, nbr_idx=nbr_idx, nbr_km=nbr_km,
-        cp_div=cp_div, cp_x=cp_xy[:, 0].copy(), cp_y=cp_xy[:, 1].copy(),
-        cp_subcenters=cp_sc.astype(np.int32), detour_factor=scenario.travel.detour_factor,
+        detour_factor=scenario.travel.detour_factor,
         div_land_area=land, outlines=outlines,
     )
     city._tree = cKDTree(xy)
@@ -500,23 +492,6 @@ def _delaunay_neighbours(xy: np.ndarray, detour: float):
     return ptr, pairs[:, 1].astype(np.int32), km
 
 
-def _checkpoints(xy, grid_div, cx, cy, per_div: int):
-    """Checkpoints on each division's rim: the farthest grid from its centre in each sector."""
-    cps_div, cps = [], []
-    for d in range(len(cx)):
-        members = np.flatnonzero(grid_div == d)
-        ang = np.arctan2(xy[members, 1] - cy[d], xy[members, 0] - cx[d])
-        rad = np.hypot(xy[members, 0] - cx[d], xy[members, 1] - cy[d])
-        sector = np.floor((ang + math.pi) / (2 * math.pi) * per_div).astype(int) % per_div
-        for k in range(per_div):
-            inside = np.flatnonzero(sector == k)
-            if len(inside):
-                g = members[inside[np.argmax(rad[inside])]]
-                cps_div.append(d)
-                cps.append(xy[g])
-    return np.array(cps_div, dtype=np.int32), np.array(cps).reshape(-1, 2)
-
-
 def build_graph(city: City) -> nx.Graph:
     """Hierarchy (city -> sub-centers -> workstations -> grids) plus grid adjacency, in km."""
     g = nx.Graph()
@@ -569,7 +544,6 @@ def city_from_layout(scenario: Scenario) -> City:
         posts = None
         police = _police_units(s, scenario.allocation, one, np.array([grid_pop.sum()]))
     cx, cy = np.array([centre[0]]), np.array([centre[1]])
-    cp_div, cp_xy = _checkpoints(xy, zeros, cx, cy, c.checkpoints_per_division)
     nbr_ptr, nbr_idx, nbr_km = _delaunay_neighbours(xy, scenario.travel.detour_factor)
     d = scenario.divisions[0]
     city = City(
@@ -589,8 +563,7 @@ def city_from_layout(scenario: Scenario) -> City:
         grid_fulltime=_grid_staff(s.fulltime_workers, (), None, grid_pop, "one_each"),
         grid_parttime=_grid_staff(s.parttime_workers, (), None, grid_pop, "population"),
         nbr_ptr=nbr_ptr, nbr_idx=nbr_idx, nbr_km=nbr_km,
-        cp_div=cp_div, cp_x=cp_xy[:, 0].copy(), cp_y=cp_xy[:, 1].copy(),
-        cp_subcenters=np.zeros((len(cp_xy), 1), dtype=np.int32), detour_factor=scenario.travel.detour_factor,
+        detour_factor=scenario.travel.detour_factor,
         police_post_xy=posts, div_land_area=land,
     )
     city._tree = cKDTree(xy)

@@ -33,7 +33,7 @@ def test_disabled_surge_default_division_does_not_fail_a_one_division_table(tmp_
     (tmp_path / "one.toml").write_text(
         "extends = 'suzhou_2018'\n[city]\ndivisions_file = 'one.csv'\n"
         "population_total = 1000\nsubcenters = 1\nsubcenters_built = 1\nworkstations = 1\n"
-        "workstations_built = 1\nworkstations_started = 1\ngrids = 1\ncheckpoints_per_division = 1\n"
+        "workstations_built = 1\nworkstations_started = 1\ngrids = 1\n"
         "[staff]\ngrid_leaders = 0\nfulltime_workers = 3\nparttime_workers = 0\npolice_units = 0\n"
         "police_units_min_per_subcenter = 0\n")
     s = load_scenario(tmp_path / "one.toml")

@@ -34,7 +34,6 @@ def tiny_city(police=(2, 1), ws_built=(True, True)) -> City:
         grid_area=f(1.0, 1.0, 1.0, 1.0), grid_urban=np.array([True, True, False, False]),
         grid_leaders=i(1, 1, 1, 1), grid_fulltime=i(1, 1, 1, 1), grid_parttime=i(0, 0, 0, 0),
         nbr_ptr=i(0, 1, 3, 5, 6), nbr_idx=i(1, 0, 2, 1, 3, 2), nbr_km=f(1, 1, 9, 9, 1, 1),
-        cp_div=i(0, 0), cp_x=f(-3.0, 14.0), cp_y=f(0.0, 0.0), cp_subcenters=np.array([[0, 1], [1, 0]]),
         detour_factor=1.0,
     )
 

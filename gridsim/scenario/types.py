@@ -96,7 +96,6 @@ class CityPlan:
     grid_population_sigma: float
     density_decay_fraction: float
     urban_density_min_per_km2: float
-    checkpoints_per_division: int
     grids_file: str
     outlines_file: str
     subcenters_built_ids: tuple[int, ...]

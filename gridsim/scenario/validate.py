@@ -129,7 +129,6 @@ def _range_rules() -> list[tuple[str, Rule, str]]:
         ("city.workstations_started", *nonneg), ("city.population_total", *pos),
         ("city.persons_per_household", *pos), ("city.grid_population_sigma", *nonneg),
         ("city.density_decay_fraction", *pos), ("city.urban_density_min_per_km2", *nonneg),
-        ("city.checkpoints_per_division", lambda v: v >= 1, ">= 1"),
         ("city.grids_file", lambda v: v == "" or v.endswith(".csv"), "'' (not used) or a .csv table"),
         ("staff.police_posts_file", lambda v: v == "" or v.endswith(".csv"), "'' (not used) or a .csv table"),
         ("city.subcenters_built_ids", lambda v: all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
