@@ -388,3 +388,20 @@ def test_per_source_metrics_judge_one_source_only():
     assert math.isnan(flat["12345.on_scene.share"])                   # work orders are not judged on scene
     assert math.isnan(flat["110.register_dispatch.share"])          # no such step for 110
     assert flat["12345.register_dispatch.n"] + flat["grid.register_dispatch.n"] == flat["register_dispatch.n"]
+
+
+def test_work_order_metrics_come_from_the_run_summary():
+    """wo.<key>: the answer queue, hazards and the time to close, as the run itself reports them."""
+    from gridsim.studies.columns import flatten_summary
+    from gridsim.results.run import simulate
+    from gridsim.scenario import load_scenario
+    res = simulate(load_scenario(None, ["run.days=2"]), keep_hourly=False)
+    flat, sm = flatten_summary(res.summary), res.summary
+    h = sm["hotline"]
+    assert flat["wo.answer_wait_mean_s"] == pytest.approx(h["answer_wait_mean_s"]) and 0 < h["answer_wait_mean_s"] < 60
+    assert flat["wo.first_contact_share"] == pytest.approx(h["first_contact"] / h["calls"])
+    ev = res.events
+    found = ev[(ev.source == "grid") & (ev.t_onset >= 1440) & ev.t_call.notna()]
+    assert flat["wo.hazards_found"] == len(found) > 0
+    assert flat["wo.discovery_p50_min"] == pytest.approx((found.t_call - found.t_onset).median())
+    assert flat["wo.close_wd_mean_12345"] == pytest.approx(sm["work_orders"]["close_working_days"]["12345"]["restricted_mean"])

@@ -27,6 +27,11 @@ KNOWN_VOLUMES = ("110_incidents", "12345_work_orders", "grid_patrol_reports", "h
                  "events_total", "days_counted")
 KNOWN_QUEUES = ("police_mean", "police_max", "grid_mean", "grid_max", "police_tasks_in_system_mean",
                 "incidents_110_in_system_mean")
+# the work-order side of a run summary ("hotline", "work_orders"): what a 12345 centre manager or a
+# planner sweeping grid staff compares across variants
+KNOWN_WORK_ORDER = ("answer_wait_mean_s", "answered_within_30s_share", "first_contact_share", "hazards_found",
+                    "discovery_p50_min", "discovery_p90_min", "close_wd_median_12345", "close_wd_mean_12345",
+                    "close_wd_median_grid", "close_wd_mean_grid")
 # per-source stage metrics, e.g. 110.on_scene.share: the 110 incidents alone, so that police
 # staffing is not judged by urgent work orders (which also count in on_scene.share)
 SOURCE_FIELDS = ("n", "share", "p50", "p90")
@@ -42,7 +47,8 @@ METRIC_NAMES: tuple[str, ...] = (
     + SOURCE_METRICS
     + tuple(f"util.{r}" for r in ROLES)
     + tuple(f"volume.{k}" for k in KNOWN_VOLUMES)
-    + tuple(f"queue.{k}" for k in KNOWN_QUEUES))
+    + tuple(f"queue.{k}" for k in KNOWN_QUEUES)
+    + tuple(f"wo.{k}" for k in KNOWN_WORK_ORDER))
 DEFAULT_METRICS = ("respond.share", "on_scene.share", "support.share", "cordon.share",
                    "register_dispatch.share", "close.share", "on_scene.p90",
                    "util.police", "util.fulltime", "queue.grid_mean", "volume.open_at_end")
@@ -54,6 +60,7 @@ def metric_help() -> str:
             + ", ".join(STAGE_FIELDS) + "; <source>.<stage>.<field> for one source (110, 12345, grid; field "
             + ", ".join(SOURCE_FIELDS) + "); util.<role> (" + ", ".join(ROLES) + "); volume.<key> ("
             + ", ".join(KNOWN_VOLUMES) + "); queue.<key> (" + ", ".join(KNOWN_QUEUES)
+            + "); wo.<key> (" + ", ".join(KNOWN_WORK_ORDER)
             + "); <stage>.<field>@<division> for one division (field " + ", ".join(DIVISION_FIELDS)
             + ", e.g. on_scene.share@Kunshan, or on_scene.share@* for every division); or a pattern such as '*.share'")
 
@@ -87,6 +94,27 @@ def flatten_summary(summary: dict) -> dict[str, float]:
         out[f"volume.{k}"] = decode_number(v)
     for k, v in summary.get("queues", {}).items():
         out[f"queue.{k}"] = decode_number(v)
+    out.update(_work_order_columns(summary))
+    return out
+
+
+def _work_order_columns(summary: dict) -> dict[str, float]:
+    """wo.<key>: the 12345 answer queue, hazards found and their latency, and the Kaplan-Meier time
+    to close in working days (median, restricted mean) by work-order source."""
+    h, wo = summary.get("hotline") or {}, summary.get("work_orders") or {}
+    calls = decode_number(h.get("calls"))
+    hz = wo.get("hazards") or {}
+    out = {"wo.answer_wait_mean_s": decode_number(h.get("answer_wait_mean_s")),
+           "wo.answered_within_30s_share": decode_number(h.get("answered_within_30s_share")),
+           "wo.first_contact_share": decode_number(h.get("first_contact")) / calls if calls else math.nan,
+           "wo.hazards_found": decode_number(hz.get("found")),
+           "wo.discovery_p50_min": decode_number(hz.get("discovery_p50_min")),
+           "wo.discovery_p90_min": decode_number(hz.get("discovery_p90_min"))}
+    close = wo.get("close_working_days") or {}
+    for src in ("12345", "grid"):
+        c = close.get(src) or {}
+        out[f"wo.close_wd_median_{src}"] = decode_number(c.get("median"))
+        out[f"wo.close_wd_mean_{src}"] = decode_number(c.get("restricted_mean"))
     return out
 
 
