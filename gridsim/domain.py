@@ -41,7 +41,8 @@ URGENT, ROUTINE = range(len(PRIORITIES))
 BUILT, UNDER_CONSTRUCTION, NOT_STARTED = 2, 1, 0
 STATUS_NAMES = {BUILT: "built", UNDER_CONSTRUCTION: "under construction", NOT_STARTED: "not started"}
 HANDLED_LEVELS = ("police", "workstation", "subcenter", "division")
-"""Where an event was handled: 110 by the police; a work order at the lowest built level."""
+"""Where an event was routed: 110 by the police; a work order by the dispatcher office that handed it
+to its handler (an unbuilt level's step is done by the level above)."""
 
 
 # --- judged stages ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 
 from gridsim.city import City
 from gridsim.domain import BUILT, ROUTINE, SOURCE_CODE, SOURCES, URGENT
+from gridsim.engine.agencies.departments import category_departments
 from gridsim.engine.demand import Demand
 from gridsim.engine.distributions import sample
 from gridsim.scenario import Scenario
@@ -96,8 +97,7 @@ def build_run_inputs(spec: Scenario, city: City, d: Demand, streams: dict[str, n
 
     t_ready, d.t_enter = d.t_enter, None       # taken over (and added to) in place: memory, a year has 10 M events
     minor_p = np.array([cats[c].minor_share for c in names])
-    owner = {c: k for k, dep in enumerate(spec.departments.values()) for c in dep.categories}
-    cat_dept = np.array([owner.get(c, -1) for c in names], dtype=np.int64)
+    cat_dept = np.array(category_departments(spec, names), dtype=np.int64)
     minor = np.zeros(n, dtype=bool)
     route_first, route_second = np.zeros(n, np.float32), np.zeros(n, np.float32)
     dept_work, dept_lead, file_delay = np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)

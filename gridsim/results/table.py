@@ -145,7 +145,7 @@ def _work_order_clocks(cols: dict, clock: WorkClock, horizon_min: float) -> None
             if sel.any():
                 due[sel] = clock.due(cols[ref][sel], limit[sel], "working" if working else "calendar")
         cols[f"due_{stage}"] = due
-    wo = ~np.isnan(cols["due_close"]) | (cols["handler"] != "")
+    wo = np.asarray(cols["source"].codes) != SOURCE_CODE["110"]
     end = np.where(np.isnan(cols["t_close"]), horizon_min, cols["t_close"])
     called = wo & ~np.isnan(cols["t_call"])
     wd = np.full(len(end), NAN)

@@ -55,8 +55,7 @@ class WorkOrderPlatform(mesa.Agent):
         self.rec.t_found[e] = t
         inp = self.inputs
         if inp.minor[e] == 1 and self.workforce.fix_on_spot(e, t, g):
-            self.rec.fixed_on_spot[e] = 1
-            self.rec.t_dispatch[e] = t
+            self.rec.fixed_on_spot[e] = 1     # (the worker's start records t_dispatch = t)
             return
         self.push(t + inp.file_delay[e], self.kind_filed, e)
 
