@@ -158,7 +158,7 @@ def _mix_note(exp: Experiment, ok: pd.DataFrame, metric: str, stage: str, field:
     reports = ("volume.grid_patrol_reports" in ok.columns and grown == "grid"
                and _mean(exp, ok, "volume.grid_patrol_reports", worst) > _mean(exp, ok, "volume.grid_patrol_reports", base))
     if reports and _more_grid_staff(exp, worst):
-        text += (f" Grid patrol reports are filed by the workers on duty, so demand grows with staff "
+        text += (f" More workers on patrol find more of the latent hazards within the run, so demand grows with staff "
                  f"({_mean(exp, ok, 'volume.grid_patrol_reports', base):,.0f} -> "
                  f"{_mean(exp, ok, 'volume.grid_patrol_reports', worst):,.0f} reports a run). "
                  f"Judge a source alone with {'/'.join(f'{s}.{stage}.{field}' for s in SOURCES)}.")
@@ -170,8 +170,9 @@ LOAD_METRICS = ("queue.grid_mean", "queue.grid_max", "volume.open_at_end", "volu
 
 
 def demand_notes(exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    """Explanations for queues and open work that grow with grid staff: the workers on duty file
-    patrol reports, so more staff means more demand (the model's rule, not a fault)."""
+    """Explanations for queues and open work that grow with grid staff: more workers on patrol find
+    more of the latent hazards within the run, so more staff means more filed work (the model's
+    mechanism, not a fault)."""
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
     col = "volume.grid_patrol_reports"
     if col not in ok.columns:
@@ -186,7 +187,7 @@ def demand_notes(exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame) -> 
     variants = list(dict.fromkeys(up["variant"]))
     most = max(variants, key=lambda v: _mean(exp, ok, col, v))
     return [f"{', '.join(dict.fromkeys(up['metric']))} rise with more grid staff ({', '.join(variants)}): the "
-            f"workers on duty file grid patrol reports, so demand grows with staff ({_mean(exp, ok, col, base):,.0f} "
+            f"workers on patrol find more of the latent hazards, so demand grows with staff ({_mean(exp, ok, col, base):,.0f} "
             f"-> {_mean(exp, ok, col, most):,.0f} reports a run at {most}), and the extra reports wait in the same "
             f"queues. Judge the service by shares and times per source (e.g. grid.register_dispatch.share), "
             f"not by queue lengths or open counts."]
